@@ -1,0 +1,184 @@
+"""Accounts: sign-up, credentials and server-side sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+
+from rooms.errors import Conflict, Invalid, NotSignedIn
+from rooms.ids import new_id
+from rooms.models import User
+from rooms.passwords import Passwords
+from rooms.store.db import Database, Tx
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
+COUNTRY = re.compile(r"[A-Z]{2}")
+IDLE_SECONDS = 3 * 24 * 3600
+
+
+def check_username(username: str) -> str:
+    """The canonical (lower-case) form of `username`, or `Invalid`."""
+    canonical = username.strip().lower()
+    if not USERNAME.fullmatch(canonical):
+        raise Invalid(
+            "username: 3-32 characters, letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit."
+        )
+    return canonical
+
+
+def check_password(password: str) -> str:
+    if not 8 <= len(password) <= 256:
+        raise Invalid("password: 8 to 256 characters.")
+    return password
+
+
+def check_display_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 64:
+        raise Invalid("display_name: 1 to 64 characters.")
+    return name
+
+
+def check_country(country: str) -> str:
+    code = country.strip().upper()
+    if not COUNTRY.fullmatch(code):
+        raise Invalid("country: a two-letter ISO 3166 code such as FR or PL.")
+    return code
+
+
+def _digest(token: str) -> str:
+    """Sessions are stored by hash: a leaked database holds no usable cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Creates users, checks credentials, and keeps server-side sessions.
+
+    A session is a 256-bit random token handed to the browser in a cookie; the database keeps only
+    its hash. A session ends at logout, after `IDLE_SECONDS` without use, or `session_seconds` after
+    it began, whichever comes first.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        passwords: Passwords,
+        *,
+        clock: Callable[[], float],
+        session_seconds: float,
+    ) -> None:
+        self.db = db
+        self.passwords = passwords
+        self.clock = clock
+        self.session_seconds = session_seconds
+
+    async def create_user(
+        self,
+        username: str,
+        password: str,
+        display_name: str,
+        country: str,
+        role: str,
+        created_by: str | None = None,
+    ) -> User:
+        """Register a user with a hashed password; a taken username is a `Conflict`."""
+        user = User(
+            new_id(),
+            check_username(username),
+            check_display_name(display_name),
+            check_country(country),
+            role,
+        )
+        password_hash = await self.passwords.hash(check_password(password))
+
+        async def insert(tx: Tx) -> User:
+            await self.insert_user(tx, user, password_hash, created_by)
+            return user
+
+        return await self.db.write(insert)
+
+    async def insert_user(
+        self, tx: Tx, user: User, password_hash: str, created_by: str | None
+    ) -> None:
+        """Insert `user` inside an open transaction (joining rooms does this with the membership)."""
+        if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (user.username,)):
+            raise Conflict("That username is taken.", code="username_taken")
+        await tx.execute(
+            "INSERT INTO users (id, username, password_hash, display_name, country, role,"
+            " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                user.id,
+                user.username,
+                password_hash,
+                user.display_name,
+                user.country,
+                user.role,
+                created_by,
+                self.clock(),
+            ),
+        )
+
+    async def authenticate(self, username: str, password: str) -> User:
+        """The user these credentials belong to, or `NotSignedIn` (`bad_credentials`)."""
+        row = await self.db.fetchone(
+            "SELECT * FROM users WHERE username = ?", (username.strip().lower(),)
+        )
+        stored = row["password_hash"] if row is not None else None
+        if not await self.passwords.verify(stored, password) or row is None:
+            raise NotSignedIn("Wrong username or password.", code="bad_credentials")
+        return User.from_row(row)
+
+    async def user(self, user_id: str) -> User | None:
+        row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        return User.from_row(row) if row is not None else None
+
+    async def start_session(self, user_id: str) -> str:
+        """A new session token for `user_id` (a fresh one at every login: no fixation)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
+                "DELETE FROM auth_sessions WHERE last_seen_at < ?", (now - IDLE_SECONDS,)
+            )
+            await tx.execute(
+                "INSERT INTO auth_sessions (token_hash, user_id, created_at, last_seen_at)"
+                " VALUES (?, ?, ?, ?)",
+                (_digest(token), user_id, now, now),
+            )
+
+        await self.db.write(insert)
+        return token
+
+    async def session_user(self, token: str) -> User | None:
+        """The user a session token belongs to, if the session is alive; touches its idle clock."""
+        row = await self.db.fetchone(
+            "SELECT users.*, auth_sessions.created_at AS started, auth_sessions.last_seen_at"
+            " FROM auth_sessions JOIN users ON users.id = auth_sessions.user_id"
+            " WHERE token_hash = ?",
+            (_digest(token),),
+        )
+        now = self.clock()
+        if row is None:
+            return None
+        if now - row["started"] > self.session_seconds or now - row["last_seen_at"] > IDLE_SECONDS:
+            await self.end_session(token)
+            return None
+        if now - row["last_seen_at"] > 60:  # touch at most once a minute: reads stay reads
+            await self.db.write(
+                lambda tx: tx.execute(
+                    "UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?",
+                    (now, _digest(token)),
+                )
+            )
+        return User.from_row(row)
+
+    async def end_session(self, token: str) -> None:
+        await self.db.write(
+            lambda tx: tx.execute(
+                "DELETE FROM auth_sessions WHERE token_hash = ?", (_digest(token),)
+            )
+        )

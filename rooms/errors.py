@@ -1,0 +1,86 @@
+"""Domain errors: small named classes that know nothing of HTTP.
+
+`server/errors.py` maps each class to a status and a code; a Socket.IO ack uses the same codes.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose; `code` is the contract's snake_case code."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class Invalid(DomainError):
+    """Bad input; the message names the field."""
+
+    code = "invalid"
+
+
+class NotSignedIn(DomainError):
+    """No valid session, or wrong credentials (`bad_credentials`)."""
+
+    code = "not_signed_in"
+
+
+class Forbidden(DomainError):
+    """The caller may see the thing but not do this to it."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str = "You are not allowed to do that.", **kw: str) -> None:
+        super().__init__(message, **kw)
+
+
+class NotFound(DomainError):
+    """Absent, or not visible to the caller: the two are deliberately indistinguishable."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: str = "", *, code: str | None = None) -> None:
+        super().__init__(f"No such {kind}.", code=code)
+        self.kind = kind
+        self.ident = ident
+
+
+class InvalidCode(NotFound):
+    """An unknown, expired, revoked or used-up invite code: one answer for all four."""
+
+    def __init__(self) -> None:
+        super().__init__("invite code", code="invalid_code")
+        self.message = "This code is unknown, expired or used up."
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (`username_taken`, `conflict`)."""
+
+    code = "conflict"
+
+
+class TooLarge(DomainError):
+    """A body or file over its limit (`too_large`), or a full archive (`quota_exceeded`)."""
+
+    code = "too_large"
+
+
+class RangeNotSatisfiable(DomainError):
+    """A byte range outside the file."""
+
+    code = "range_not_satisfiable"
+
+
+class RateLimited(DomainError):
+    """A token bucket is empty; `retry_after` is whole seconds until a token is back."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests; try again in {retry_after} s.")
+        self.retry_after = retry_after

@@ -1,0 +1,204 @@
+"""Invites and joining: codes with a role, a use limit and an expiry; pupil accounts in bulk."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rooms.accounts import (
+    Accounts,
+    check_country,
+    check_display_name,
+    check_password,
+    check_username,
+)
+from rooms.errors import Invalid, InvalidCode
+from rooms.ids import new_id
+from rooms.models import Invite, Room, User
+from rooms.policy import Action, invite_action, require
+from rooms.rooms import Rooms
+from rooms.store.db import Database, Tx
+
+# No 0/O, 1/I/L: codes are read aloud in class and typed by children.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+DEFAULT_EXPIRY = 7 * 24 * 3600
+MAX_EXPIRY = 365 * 24 * 3600
+DEFAULT_USES = {"teacher": 1, "member": 50, "guest": 50}
+MAX_PUPILS = 200
+
+
+def normalise_code(code: str) -> str:
+    """Codes are case-insensitive and may be typed with spaces or dashes."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What a newcomer types when joining with a code."""
+
+    username: str
+    password: str
+    display_name: str
+    country: str | None = None
+
+
+class Invites:
+    """Creates, lists and revokes invite codes, lets people join with them, and makes pupils.
+
+    Joining is one transaction: the code is checked and spent, the account (if new) and the
+    membership are created together, so a used-up code can never admit one person too many.
+    """
+
+    def __init__(
+        self, db: Database, rooms: Rooms, accounts: Accounts, *, clock: Callable[[], float]
+    ) -> None:
+        self.db = db
+        self.rooms = rooms
+        self.accounts = accounts
+        self.clock = clock
+
+    async def create(
+        self, actor: User, room_id: str, role: str, max_uses: int | None, expires_in: int | None
+    ) -> Invite:
+        """A new code for `role`; teachers invite members and guests, the owner also teachers."""
+        await self.rooms.require(actor, room_id, invite_action(role))
+        uses = DEFAULT_USES[role] if max_uses is None else max_uses
+        lifetime = DEFAULT_EXPIRY if expires_in is None else expires_in
+        if not 1 <= uses <= 1000:
+            raise Invalid("max_uses: 1 to 1000.")
+        if not 60 <= lifetime <= MAX_EXPIRY:
+            raise Invalid("expires_in: 60 seconds to 365 days.")
+        invite = Invite(
+            _random(CODE_ALPHABET, CODE_LENGTH),
+            room_id,
+            role,
+            uses,
+            0,
+            self.clock() + lifetime,
+            False,
+            actor.id,
+        )
+        await self.db.write(
+            lambda tx: tx.execute(
+                "INSERT INTO invites (code, room_id, role, max_uses, expires_at, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (invite.code, room_id, role, uses, invite.expires_at, actor.id, self.clock()),
+            )
+        )
+        return invite
+
+    async def codes(self, actor: User, room_id: str) -> list[Invite]:
+        await self.rooms.require(actor, room_id, Action.INVITE)
+        rows = await self.db.fetchall(
+            "SELECT * FROM invites WHERE room_id = ? ORDER BY created_at, code", (room_id,)
+        )
+        return [Invite.from_row(row) for row in rows]
+
+    async def revoke(self, actor: User, room_id: str, code: str) -> None:
+        role = await self.rooms.require(actor, room_id, Action.INVITE)
+        row = await self.db.fetchone(
+            "SELECT role FROM invites WHERE room_id = ? AND code = ?",
+            (room_id, normalise_code(code)),
+        )
+        if row is None:
+            raise InvalidCode()
+        require(role, invite_action(row["role"]))
+        await self.db.write(
+            lambda tx: tx.execute(
+                "UPDATE invites SET revoked = 1 WHERE code = ?", (normalise_code(code),)
+            )
+        )
+
+    async def join(
+        self, code: str, user: User | None, account: NewAccount | None
+    ) -> tuple[User, Room]:
+        """Join the code's room as a signed-in `user`, or as a new `account` made on the way.
+
+        A teacher invite makes a new account a platform teacher, any other a pupil. Joining a
+        room one is already in changes nothing and spends no use.
+        """
+        code = normalise_code(code)
+        password_hash = await self.accounts.passwords.hash(account.password) if account else None
+
+        async def apply(tx: Tx) -> tuple[User, str]:
+            row = await tx.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
+            if row is None or not Invite.from_row(row).usable(self.clock()):
+                raise InvalidCode()
+            invite = Invite.from_row(row)
+            joiner = user or await self._new_account(tx, invite, account, password_hash)
+            if await tx.fetchone(
+                "SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?",
+                (invite.room_id, joiner.id),
+            ):
+                return joiner, invite.room_id
+            await tx.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
+            await self._add_member(tx, invite.room_id, joiner, invite.role)
+            return joiner, invite.room_id
+
+        joiner, room_id = await self.db.write(apply)
+        return joiner, await self.rooms.get(joiner, room_id)
+
+    async def _new_account(
+        self, tx: Tx, invite: Invite, account: NewAccount | None, password_hash: str | None
+    ) -> User:
+        if account is None or password_hash is None:
+            raise Invalid("username, password and display_name are needed to join.")
+        owner = await tx.fetchone(
+            "SELECT users.country FROM rooms JOIN users ON users.id = rooms.owner_id"
+            " WHERE rooms.id = ?",
+            (invite.room_id,),
+        )
+        assert owner is not None
+        check_password(account.password)
+        new_user = User(
+            new_id(),
+            check_username(account.username),
+            check_display_name(account.display_name),
+            check_country(account.country or owner["country"]),
+            "teacher" if invite.role == "teacher" else "pupil",
+        )
+        await self.accounts.insert_user(tx, new_user, password_hash, invite.created_by)
+        return new_user
+
+    async def _add_member(self, tx: Tx, room_id: str, user: User, role: str) -> None:
+        await tx.execute(
+            "INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
+            (room_id, user.id, role, self.clock()),
+        )
+        await tx.emit(room_id, "member:new", {**user.to_json(), "role": role, "room_id": room_id})
+
+    async def create_pupils(
+        self, actor: User, room_id: str, names: list[str]
+    ) -> list[dict[str, Any]]:
+        """Pupil accounts for a class, as members of the room, with generated credentials.
+
+        The answer is the only time the passwords are ever shown: teachers print it as a sheet.
+        """
+        await self.rooms.require(actor, room_id, Action.CREATE_PUPILS)
+        if not 1 <= len(names) <= MAX_PUPILS:
+            raise Invalid(f"pupils: 1 to {MAX_PUPILS} names.")
+        sheet = []
+        for name in names:
+            display = check_display_name(name)
+            stem = "".join(ch for ch in display.lower() if ch.isascii() and ch.isalnum())[:12]
+            username = f"{stem or 'pupil'}.{_random('23456789', 5)}"
+            password = _random(CODE_ALPHABET.lower() + "23456789", 12)
+            sheet.append(
+                (display, username, password, await self.accounts.passwords.hash(password))
+            )
+
+        async def apply(tx: Tx) -> None:
+            for display, username, _, password_hash in sheet:
+                pupil = User(new_id(), username, display, actor.country, "pupil")
+                await self.accounts.insert_user(tx, pupil, password_hash, actor.id)
+                await self._add_member(tx, room_id, pupil, "member")
+
+        await self.db.write(apply)
+        return [{"display_name": d, "username": u, "password": p} for d, u, p, _ in sheet]

@@ -1,0 +1,212 @@
+"""Rooms and their members: create, list, read, edit, delete, change roles, remove."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rooms.errors import Forbidden, Invalid, NotFound
+from rooms.ids import new_id
+from rooms.models import Member, Room, User
+from rooms.policy import Action, require, require_manage
+from rooms.store.db import Database, Row, Tx
+
+CHAT_TITLE = "Chat"
+SETTINGS_BOOL = ("lobby", "pupils_camera_off")
+
+
+def check_room_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 120:
+        raise Invalid("name: 1 to 120 characters.")
+    return name
+
+
+def check_description(description: str) -> str:
+    if len(description) > 4000:
+        raise Invalid("description: at most 4000 characters.")
+    return description.strip()
+
+
+def _settings(row: Row) -> dict[str, Any]:
+    return {
+        "chat_mode": row["chat_mode"],
+        "lobby": bool(row["lobby"]),
+        "pupils_camera_off": bool(row["pupils_camera_off"]),
+    }
+
+
+class Rooms:
+    """Project rooms and their memberships; every method checks the caller's room role.
+
+    A room the caller does not belong to answers `NotFound`, exactly like a room that does not
+    exist, so ids reveal nothing to outsiders.
+    """
+
+    def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def role(self, room_id: str, user_id: str) -> str | None:
+        """The user's role in the room, or None when they are not a member."""
+        row = await self.db.fetchone(
+            "SELECT role FROM memberships WHERE room_id = ? AND user_id = ?", (room_id, user_id)
+        )
+        return row["role"] if row is not None else None
+
+    async def member_of(self, room_id: str, user_id: str) -> Member | None:
+        """The user as a member of the room, or None."""
+        row = await self.db.fetchone(
+            "SELECT users.*, memberships.role AS room_role FROM memberships"
+            " JOIN users ON users.id = memberships.user_id"
+            " WHERE memberships.room_id = ? AND memberships.user_id = ?",
+            (room_id, user_id),
+        )
+        return Member(User.from_row(row), row["room_role"]) if row is not None else None
+
+    async def require(self, user: User, room_id: str, action: Action) -> str:
+        """The caller's role, once it is known they may do `action` here (else NotFound/Forbidden)."""
+        role = await self.role(room_id, user.id)
+        if role is None:
+            raise NotFound("room", room_id)
+        require(role, action)
+        return role
+
+    async def create(self, owner: User, name: str, description: str) -> Room:
+        """Found a room: the caller becomes its owner and the room gets its chat thread."""
+        room_id, name, description = new_id(), check_room_name(name), check_description(description)
+        if owner.role == "pupil":
+            raise Forbidden("Pupils cannot found rooms; ask a teacher.")
+
+        async def insert(tx: Tx) -> None:
+            now = self.clock()
+            await tx.execute(
+                "INSERT INTO rooms (id, name, description, owner_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (room_id, name, description, owner.id, now),
+            )
+            await tx.execute(
+                "INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
+                (room_id, owner.id, "owner", now),
+            )
+            await tx.execute(
+                "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
+                " VALUES (?, ?, 'chat', ?, ?, ?)",
+                (new_id(), room_id, CHAT_TITLE, owner.id, now),
+            )
+
+        await self.db.write(insert)
+        return await self.get(owner, room_id)
+
+    async def list_for(self, user: User) -> list[dict[str, Any]]:
+        """The rooms the user belongs to, oldest first, as `{id, name, my_role}`."""
+        rows = await self.db.fetchall(
+            "SELECT rooms.id, rooms.name, memberships.role FROM memberships"
+            " JOIN rooms ON rooms.id = memberships.room_id WHERE memberships.user_id = ?"
+            " ORDER BY rooms.created_at, rooms.id",
+            (user.id,),
+        )
+        return [{"id": r["id"], "name": r["name"], "my_role": r["role"]} for r in rows]
+
+    async def get(self, user: User, room_id: str) -> Room:
+        """The room with its members, for a member of it."""
+        role = await self.require(user, room_id, Action.VIEW_ROOM)
+        row = await self.db.fetchone("SELECT * FROM rooms WHERE id = ?", (room_id,))
+        if row is None:
+            raise NotFound("room", room_id)
+        return Room(
+            row["id"],
+            row["name"],
+            row["description"],
+            row["owner_id"],
+            role,
+            _settings(row),
+            await self.members(room_id),
+        )
+
+    async def members(self, room_id: str) -> list[Member]:
+        rows = await self.db.fetchall(
+            "SELECT users.*, memberships.role AS room_role FROM memberships"
+            " JOIN users ON users.id = memberships.user_id WHERE memberships.room_id = ?"
+            " ORDER BY memberships.joined_at, users.id",
+            (room_id,),
+        )
+        return [Member(User.from_row(r), r["room_role"]) for r in rows]
+
+    async def update(self, user: User, room_id: str, changes: dict[str, Any]) -> Room:
+        """Change the room's name, description or settings (owner only); emits `room:edit`."""
+        await self.require(user, room_id, Action.EDIT_ROOM)
+        columns = self._columns(changes)
+        if columns:
+            room = await self.get(user, room_id)
+
+            async def apply(tx: Tx) -> None:
+                assignments = ", ".join(f"{column} = ?" for column in columns)
+                params = [*columns.values(), room_id]
+                await tx.execute(f"UPDATE rooms SET {assignments} WHERE id = ?", params)
+                data = {**room.to_json(), **{k: v for k, v in changes.items() if v is not None}}
+                data.pop("my_role")
+                await tx.emit(room_id, "room:edit", data)
+
+            await self.db.write(apply)
+        return await self.get(user, room_id)
+
+    @staticmethod
+    def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+        columns: dict[str, Any] = {}
+        if changes.get("name") is not None:
+            columns["name"] = check_room_name(changes["name"])
+        if changes.get("description") is not None:
+            columns["description"] = check_description(changes["description"])
+        settings = changes.get("settings") or {}
+        if "chat_mode" in settings:
+            if settings["chat_mode"] not in ("everyone", "teachers"):
+                raise Invalid("settings.chat_mode: everyone or teachers.")
+            columns["chat_mode"] = settings["chat_mode"]
+        for key in SETTINGS_BOOL:
+            if key in settings:
+                columns[key] = int(bool(settings[key]))
+        return columns
+
+    async def delete(self, user: User, room_id: str) -> None:
+        """Delete the room and everything in it (owner only)."""
+        await self.require(user, room_id, Action.DELETE_ROOM)
+        await self.db.write(lambda tx: tx.execute("DELETE FROM rooms WHERE id = ?", (room_id,)))
+
+    async def set_role(self, actor: User, room_id: str, user_id: str, role: str) -> Member:
+        """Change a member's room role, within what the actor may manage; emits `member:edit`."""
+        actor_role = await self.require(actor, room_id, Action.VIEW_ROOM)
+        target_role = await self._target_role(room_id, user_id)
+        require_manage(actor_role, target_role, role)
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute(
+                "UPDATE memberships SET role = ? WHERE room_id = ? AND user_id = ?",
+                (role, room_id, user_id),
+            )
+            await tx.emit(room_id, "member:edit", {"id": user_id, "room_id": room_id, "role": role})
+
+        await self.db.write(apply)
+        member = await self.member_of(room_id, user_id)
+        if member is None:
+            raise NotFound("member", user_id)
+        return member
+
+    async def remove(self, actor: User, room_id: str, user_id: str) -> None:
+        """Remove a member (never the owner); emits `member:remove`."""
+        actor_role = await self.require(actor, room_id, Action.VIEW_ROOM)
+        require_manage(actor_role, await self._target_role(room_id, user_id))
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute(
+                "DELETE FROM memberships WHERE room_id = ? AND user_id = ?", (room_id, user_id)
+            )
+            await tx.emit(room_id, "member:remove", {"id": user_id, "room_id": room_id})
+
+        await self.db.write(apply)
+
+    async def _target_role(self, room_id: str, user_id: str) -> str:
+        role = await self.role(room_id, user_id)
+        if role is None:
+            raise NotFound("member", user_id)
+        return role

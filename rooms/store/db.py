@@ -1,0 +1,236 @@
+"""The SQLite database: one writer with group commit, one reader, numbered migrations.
+
+Every write is a job: an async function given a `Tx`. Jobs that arrive while a commit is under way
+are gathered into the next transaction (group commit), each inside its own savepoint so that one
+failing job rolls back alone. A job's room events are handed to the commit listener only after the
+transaction that holds them has committed, so an acknowledged write is always durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Row = sqlite3.Row
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    """A lasting change in a room: its name, payload and the room's sequence number."""
+
+    room_id: str
+    seq: int
+    event: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Tx:
+    """One job's view of the open transaction; `emit` sequences a room event inside it."""
+
+    conn: aiosqlite.Connection
+    clock: Callable[[], float]
+    events: list[RoomEvent] = field(default_factory=list)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        cursor = await self.conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def next_seq(self, room_id: str) -> int:
+        """Take the room's next sequence number (the row lock serialises concurrent writers)."""
+        row = await self.fetchone(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
+        )
+        if row is None:
+            raise LookupError(room_id)
+        return int(row[0])
+
+    async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
+        seq = await self.next_seq(room_id)
+        payload = {**data, "room_seq": seq}
+        await self.execute(
+            "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
+            (room_id, seq, event, json.dumps(payload, separators=(",", ":")), self.clock()),
+        )
+        self.events.append(RoomEvent(room_id, seq, event, payload))
+        return payload
+
+
+Job = Callable[[Tx], Awaitable[Any]]
+CommitListener = Callable[[list[RoomEvent]], None]
+
+
+class Database:
+    """The embedded SQLite store (WAL): a writer with group commit and a separate reader."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float]) -> None:
+        self.path = path
+        self.clock = clock
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._queue: asyncio.Queue[tuple[Job, asyncio.Future[Any]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[CommitListener] = []
+
+    async def open(self) -> None:
+        """Open both connections, apply pending migrations and start the writer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await migrate(self._writer)
+        self._reader = await self._connect()
+        self._task = asyncio.create_task(self._write_loop(), name="db-writer")
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "journal_mode = WAL",
+            "synchronous = NORMAL",  # durable across process crashes in WAL mode
+            "foreign_keys = ON",
+            "busy_timeout = 5000",
+        ):
+            await conn.execute(f"PRAGMA {pragma}")
+        return conn
+
+    async def close(self) -> None:
+        """Finish queued writes, then close both connections."""
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for conn in (self._writer, self._reader):
+            if conn is not None:
+                await conn.close()
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Call `listener` with the room events of every committed transaction, in order."""
+        self._listeners.append(listener)
+
+    async def write(self, job: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `job` in the next transaction and return its result once that has committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put((job, future))
+        return await future
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        assert self._reader is not None
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        assert self._reader is not None
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < MAX_BATCH:
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
+        conn = self._writer
+        assert conn is not None
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        events: list[RoomEvent] = []
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            for job, future in batch:
+                tx = Tx(conn, self.clock)
+                await conn.execute("SAVEPOINT job")
+                try:
+                    result = await job(tx)
+                except Exception as exc:  # the job's own error goes back to its caller
+                    await conn.execute("ROLLBACK TO job")
+                    await conn.execute("RELEASE job")
+                    results.append((future, None, exc))
+                    continue
+                await conn.execute("RELEASE job")
+                events.extend(tx.events)
+                results.append((future, result, None))
+            await conn.execute("COMMIT")
+        except Exception as exc:
+            log.exception("transaction failed")
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            results = [(future, None, exc) for _, future in batch]
+            events = []
+        for future, result, error in results:
+            _settle(future, result, error)
+        if events:
+            for listener in self._listeners:
+                listener(events)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away (cancelled); the write itself stands
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+def _migrations() -> Iterable[tuple[int, str, str]]:
+    folder = resources.files("rooms.store") / "migrations"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            yield int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[str]:
+    """Apply the numbered SQL migrations not yet applied, each in its own transaction."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
+    )
+    async with conn.execute("SELECT version FROM schema_migrations") as cursor:
+        done = {row[0] for row in await cursor.fetchall()}
+    applied = []
+    for version, name, sql in _migrations():
+        if version in done:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
+            await conn.execute("COMMIT")
+        except Exception:
+            await conn.execute("ROLLBACK")
+            raise
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on `;` at line ends (the migrations hold no procedural code)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip(" ;\n")]

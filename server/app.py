@@ -1,0 +1,103 @@
+"""`create_app(settings)`: the one place where a node is assembled."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+import socketio
+from aiohttp import web
+
+from rooms.accounts import Accounts
+from rooms.events import EventLog
+from rooms.invites import Invites
+from rooms.passwords import Passwords
+from rooms.ratelimit import RateLimiter
+from rooms.rooms import Rooms
+from rooms.store.db import Database
+from rooms.tokens import Tokens
+from server import middleware
+from server.config import Settings
+from server.keys import METRICS, SERVICES, SETTINGS, SIO, Services
+from server.metrics import Metrics
+from server.realtime import room_events
+from server.realtime.hub import HUB, Hub
+from server.views import auth, rooms, site
+from server.views.site import STATIC_DIR
+
+log = logging.getLogger(__name__)
+JSON_LIMIT = 1024 * 1024
+SOCKET_BUFFER = 64 * 1024  # events are small; files travel over HTTP
+
+
+def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
+    """The domain services on an unopened database (opened by the app's cleanup context)."""
+    db = Database(settings.database_path, clock=clock)
+    accounts = Accounts(
+        db,
+        Passwords(fast=settings.test_fast_hash),
+        clock=clock,
+        session_seconds=settings.session_days * 86400,
+    )
+    rooms_ = Rooms(db, clock=clock)
+    return Services(
+        db=db,
+        accounts=accounts,
+        rooms=rooms_,
+        invites=Invites(db, rooms_, accounts, clock=clock),
+        tokens=Tokens(settings.secret_key, lifetime=settings.token_seconds, clock=clock),
+        limiter=RateLimiter(clock=clock),
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    """A node's aiohttp application with Socket.IO attached, built from `settings` alone."""
+    app = web.Application(
+        client_max_size=JSON_LIMIT,
+        middlewares=[
+            middleware.metrics,
+            middleware.security_headers,
+            middleware.errors,
+            middleware.same_origin,
+        ],
+    )
+    services = build_services(settings)
+    metrics = Metrics()
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=settings.origins,
+        async_handlers=False,
+        max_http_buffer_size=SOCKET_BUFFER,
+        transports=["websocket", "polling"],
+    )
+    sio.attach(app)
+    hub = Hub(sio, services, metrics)
+    hub.register(room_events.handlers(hub, EventLog(services.db)))
+    app[SETTINGS], app[SERVICES], app[METRICS], app[SIO], app[HUB] = (
+        settings,
+        services,
+        metrics,
+        sio,
+        hub,
+    )
+    for table in (site.routes, auth.routes, rooms.routes):
+        app.router.add_routes(table)
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/static", STATIC_DIR)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_realtime)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = app[SERVICES].db
+    await db.open()
+    yield
+    await db.close()
+
+
+async def _realtime(app: web.Application) -> AsyncIterator[None]:
+    await app[HUB].start()
+    yield
+    await app[HUB].stop()

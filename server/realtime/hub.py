@@ -1,0 +1,177 @@
+"""The Socket.IO side of a node: authenticated connections, rooms, presence and live events.
+
+Client events are registered from tables (`{"room:join": join_room, ...}`) through one wrapper that
+answers every event with an ack, `{"ok": true, ...}` or `{"ok": false, "error": ...}`. Handlers run
+one at a time per client (`async_handlers=False`), so one client's events are handled in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from rooms.errors import NotFound, NotSignedIn
+from rooms.models import User
+from rooms.store.db import RoomEvent
+from server.errors import ack_error
+from server.keys import Services
+from server.metrics import Metrics
+from server.realtime.presence import Presence
+from server.session import COOKIE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a socket event: the connection and its authenticated user."""
+
+    sid: str
+    user: User
+
+
+Handler = Callable[[Caller, Any], Awaitable[dict[str, Any]]]
+
+
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class Hub:
+    """Connections, room subscriptions, presence and the fan-out of committed room events."""
+
+    def __init__(self, sio: socketio.AsyncServer, services: Services, metrics: Metrics) -> None:
+        self.sio = sio
+        self.services = services
+        self.metrics = metrics
+        self.presence = Presence()
+        self._users: dict[str, User] = {}
+        self._sessions: dict[str, str] = {}  # sid -> the cookie session it was opened with
+        self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+        sio.on("connect", self._connect)
+        sio.on("disconnect", self._disconnect)
+        services.db.on_commit(self._outbox.put_nowait)
+
+    def register(self, handlers: dict[str, Handler]) -> None:
+        """Answer each named client event through `handler`, with an ack in every case."""
+        for name, handler in handlers.items():
+            self.sio.on(name, self._wrap(name, handler))
+
+    def _wrap(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def run(sid: str, data: Any = None) -> dict[str, Any]:
+            try:
+                user = self._users.get(sid)
+                if user is None:
+                    raise NotSignedIn("Sign in first.")
+                result = await handler(Caller(sid, user), data)
+            except Exception as exc:
+                self.metrics.events.labels(name, "error").inc()
+                return ack_error(exc)
+            self.metrics.events.labels(name, "ok").inc()
+            return {"ok": True, **result}
+
+        return run
+
+    async def start(self) -> None:
+        self._pump = asyncio.create_task(self._fan_out(), name="event-fan-out")
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            await asyncio.wait_for(self._outbox.join(), timeout=5)
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
+
+    async def _fan_out(self) -> None:
+        """Emit committed events in commit order: one emit per event and room."""
+        while True:
+            events = await self._outbox.get()
+            try:
+                for event in events:
+                    await self.sio.emit(event.event, event.data, room=room_channel(event.room_id))
+            except Exception:
+                log.exception("fan-out failed; clients resume with `since`")
+            finally:
+                self._outbox.task_done()
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        user, session = await self._authenticate(environ, auth)
+        if user is None:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "not_signed_in", "message": "Sign in first."}
+            )
+        self._users[sid] = user
+        if session:
+            self._sessions[sid] = session
+        await self.sio.enter_room(sid, user_channel(user.id))
+        self.metrics.sockets.set(len(self._users))
+
+    async def _authenticate(self, environ: dict[str, Any], auth: Any) -> tuple[User | None, str]:
+        """The user of a socket token (`auth: {token}`) or else of the session cookie."""
+        accounts = self.services.accounts
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+            user_id = self.services.tokens.verify(auth["token"])
+            return (await accounts.user(user_id) if user_id else None), ""
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        token = cookie[COOKIE].value if COOKIE in cookie else ""
+        return (await accounts.session_user(token) if token else None), token
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        self._users.pop(sid, None)
+        self._sessions.pop(sid, None)
+        for room_id in self.presence.drop_socket(sid):
+            await self.broadcast_presence(room_id)
+        self.metrics.sockets.set(len(self._users))
+        self.metrics.rooms_online.set(self.presence.room_count())
+
+    async def join(self, caller: Caller, room_id: str) -> None:
+        """Subscribe the caller's socket to the room (membership already checked)."""
+        member = await self.services.rooms.member_of(room_id, caller.user.id)
+        if member is None:
+            raise NotFound("room", room_id)
+        await self.sio.enter_room(caller.sid, room_channel(room_id))
+        self.presence.add(room_id, caller.sid, member.to_json())
+        self.metrics.rooms_online.set(self.presence.room_count())
+
+    async def leave(self, sid: str, room_id: str) -> None:
+        await self.sio.leave_room(sid, room_channel(room_id))
+        if self.presence.remove(room_id, sid):
+            await self.broadcast_presence(room_id)
+        self.metrics.rooms_online.set(self.presence.room_count())
+
+    async def broadcast_presence(self, room_id: str) -> None:
+        await self.sio.emit("presence", self.presence.payload(room_id), room=room_channel(room_id))
+
+    async def remove_user(self, room_id: str, user_id: str, *, by: str) -> None:
+        """Tell a removed member's sockets, and unsubscribe them from the room at once."""
+        notice = {"room_id": room_id, "action": "remove", "user_id": user_id, "by": by}
+        for sid in self.presence.sockets_of(room_id, user_id):
+            await self.sio.emit("moderation", notice, to=sid)
+            await self.leave(sid, room_id)
+        await self.sio.emit("moderation", notice, room=room_channel(room_id))
+
+    async def room_deleted(self, room_id: str) -> None:
+        await self.sio.emit(
+            "room:delete", {"id": room_id, "room_id": room_id}, room=room_channel(room_id)
+        )
+        for sid in self.presence.all_sockets(room_id):
+            await self.leave(sid, room_id)
+
+    async def end_session(self, token: str) -> None:
+        """Close the sockets opened with a session that has just ended (logout)."""
+        for sid in [sid for sid, session in self._sessions.items() if session == token]:
+            await self.sio.disconnect(sid)
+
+
+HUB = web.AppKey("hub", Hub)

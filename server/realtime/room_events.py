@@ -1,0 +1,47 @@
+"""Socket.IO events for entering and leaving a room's live channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from rooms.events import EventLog
+from server.inputs import Payload, validate
+from server.realtime.hub import Caller, Handler, Hub
+
+
+class JoinRoom(Payload):
+    room_id: str = Field(max_length=64)
+    since: int | None = Field(default=None, ge=0)
+
+
+class LeaveRoom(Payload):
+    room_id: str = Field(max_length=64)
+
+
+def handlers(hub: Hub, log: EventLog) -> dict[str, Handler]:
+    """`room:join` (presence, the latest seq and what was missed) and `room:leave`."""
+
+    async def join_room(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(JoinRoom, data)
+        await hub.join(caller, request.room_id)  # subscribe first: nothing can fall in between
+        seq = await log.latest(request.room_id)
+        missed, reset = (
+            await log.since(request.room_id, request.since)
+            if request.since is not None
+            else ([], False)
+        )
+        await hub.broadcast_presence(request.room_id)
+        reply: dict[str, Any] = {"presence": hub.presence.payload(request.room_id), "seq": seq}
+        reply["missed"] = missed
+        if reset:
+            reply["reset"] = True
+        return reply
+
+    async def leave_room(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(LeaveRoom, data)
+        await hub.leave(caller.sid, request.room_id)
+        return {}
+
+    return {"room:join": join_room, "room:leave": leave_room}

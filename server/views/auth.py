@@ -1,0 +1,94 @@
+"""Accounts over HTTP: sign-up, login, logout, me, and socket tokens."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from rooms.errors import Forbidden
+from server.inputs import Payload, body
+from server.keys import SERVICES, SETTINGS
+from server.realtime.hub import HUB
+from server.session import (
+    COOKIE,
+    clear_session,
+    client_ip,
+    current_user,
+    limit,
+    set_session,
+    signed_in,
+)
+
+routes = web.RouteTableDef()
+
+
+class SignUp(Payload):
+    username: str
+    password: str
+    display_name: str
+    country: str
+
+
+class Login(Payload):
+    username: str
+    password: str
+
+
+@routes.post("/api/auth/signup")
+async def signup(request: web.Request) -> web.Response:
+    settings, services = request.app[SETTINGS], request.app[SERVICES]
+    if settings.signup == "closed":
+        raise Forbidden("Sign-up is closed here; ask a teacher for an invite.")
+    await limit(request, "signup", settings.rate_signup, client_ip(request))
+    data = await body(request, SignUp)
+    user = await services.accounts.create_user(
+        data.username, data.password, data.display_name, data.country, "teacher"
+    )
+    response = web.json_response(user.to_json(), status=201)
+    set_session(request, response, await services.accounts.start_session(user.id))
+    return response
+
+
+@routes.post("/api/auth/login")
+async def login(request: web.Request) -> web.Response:
+    settings, services = request.app[SETTINGS], request.app[SERVICES]
+    data = await body(request, Login)
+    rate = settings.rate_login
+    await limit(request, "login", rate, client_ip(request), data.username.strip().lower())
+    user = await services.accounts.authenticate(data.username, data.password)
+    if old := request.cookies.get(COOKIE):
+        await services.accounts.end_session(old)
+    response = web.json_response(user.to_json())
+    set_session(request, response, await services.accounts.start_session(user.id))
+    return response
+
+
+@routes.post("/api/auth/logout")
+async def logout(request: web.Request) -> web.Response:
+    if token := request.cookies.get(COOKIE):
+        await request.app[SERVICES].accounts.end_session(token)
+        await request.app[HUB].end_session(token)
+    response = web.Response(status=204)
+    clear_session(response)
+    return response
+
+
+@routes.post("/api/auth/token")
+async def token(request: web.Request) -> web.Response:
+    user = await signed_in(request)
+    tokens = request.app[SERVICES].tokens
+    return web.json_response({"token": tokens.issue(user.id), "expires_in": tokens.lifetime})
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    user = await signed_in(request)
+    rooms = await request.app[SERVICES].rooms.list_for(user)
+    return web.json_response({**user.to_json(), "rooms": rooms})
+
+
+@routes.get("/api/auth/config")
+async def config(request: web.Request) -> web.Response:
+    """What the sign-in page needs to know before anyone signs in."""
+    user = await current_user(request)
+    settings = request.app[SETTINGS]
+    return web.json_response({"signup": settings.signup, "signed_in": user is not None})
