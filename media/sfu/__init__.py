@@ -1,0 +1,28 @@
+"""Selective forwarding unit on aiortc: forwards encoded RTP media between session participants.
+
+See `Sfu` for the API. Nothing here imports the server or the domain packages.
+"""
+
+from .errors import MediaError
+from .model import (
+    OfferNeeded,
+    ParticipantGone,
+    SfuConfig,
+    SfuEvent,
+    SlotInfo,
+    SlotsChanged,
+    TrackInfo,
+)
+from .sfu import Sfu
+
+__all__ = [
+    "MediaError",
+    "OfferNeeded",
+    "ParticipantGone",
+    "Sfu",
+    "SfuConfig",
+    "SfuEvent",
+    "SlotInfo",
+    "SlotsChanged",
+    "TrackInfo",
+]

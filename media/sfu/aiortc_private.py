@@ -1,0 +1,150 @@
+"""Every use of aiortc and aioice private names, and nothing else.
+
+aiortc has no SFU mode, so forwarding encoded media touches internals (pinned: aiortc==1.16.0,
+aioice 0.x). `check()` runs when an `Sfu` is built and fails loudly if a name moved, instead of
+letting the SFU silently fall back to decoding or stop relaying keyframe requests.
+
+- Receive: `RTCRtpReceiver` puts `(codec, JitterFrame)` into `self.__decoder_queue` for its
+  decoder thread. `tap_receiver` swaps that queue, before `receive()` starts the thread, for an
+  object whose `get()` answers None at once: the thread exits without building a decoder, and
+  every reassembled encoded frame reaches the SFU's sink on the event loop instead.
+- Audio levels: `_handle_rtp_packet` is wrapped to read the ssrc-audio-level extension.
+- Keyframes: `RTCRtpSender._send_keyframe` (called on PLI/FIR) is replaced per sender, and
+  `RTCRtpReceiver._send_rtcp_pli` asks a publisher for a keyframe.
+- ICE: aioice's `get_host_addresses` skips 127.0.0.1; it is replaced once by a function that
+  answers the addresses of `gather_on(...)` (a context variable, so only gathering started inside
+  that block is affected, and every other caller in the process gets aioice's own answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+from aioice import ice as aioice_ice
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtp import HeaderExtensions, RtpPacket
+
+from .errors import MediaError
+
+DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+
+# Callback receiving (codec mimeType, frame); (None, None) means the stream ended.
+FrameSink = Callable[[str | None, JitterFrame | None], None]
+
+_gather_addresses: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
+    "twinrooms_sfu_gather_addresses", default=None
+)
+_aioice_get_host_addresses = aioice_ice.get_host_addresses
+
+
+def check() -> None:
+    """Verify that every private name this module uses exists, or raise `MediaError`.
+
+    Mangled attribute names show up in a function's `co_names`, so the checks read the bytecode
+    of the methods that must use them rather than building live objects.
+    """
+    required: list[tuple[object, str, str]] = [
+        (RTCRtpReceiver, "__init__", DECODER_QUEUE),
+        (RTCRtpReceiver, "_handle_rtp_packet", DECODER_QUEUE),
+        (RTCRtpReceiver, "_send_rtcp_pli", "_send_rtcp"),
+        (RTCRtpSender, "_handle_rtcp_packet", "_send_keyframe"),
+        (RTCRtpSender, "_send_keyframe", ""),
+        (RTCRtpSender, "_next_encoded_frame", "pack"),
+        (aioice_ice.Connection, "gather_candidates", "get_host_addresses"),
+        (aioice_ice, "get_host_addresses", ""),
+    ]
+    for owner, attribute, name in required:
+        code = getattr(getattr(owner, attribute, None), "__code__", None)
+        if code is None or (name and name not in code.co_names):
+            where = f"{getattr(owner, '__name__', owner)}.{attribute}"
+            uses = f" using {name}" if name else ""
+            raise MediaError(
+                "unsupported",
+                f"aiortc/aioice internals changed ({where}{uses} not found); "
+                "the SFU needs aiortc==1.16.0",
+            )
+    if "audio_level" not in getattr(HeaderExtensions, "__dataclass_fields__", {}):
+        raise MediaError("unsupported", "aiortc RTP header extensions have no audio_level")
+
+
+def _get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    chosen = _gather_addresses.get()
+    if chosen is None:
+        return _aioice_get_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6)
+    return list(chosen)
+
+
+@contextlib.contextmanager
+def gather_on(addresses: Sequence[str]) -> Iterator[None]:
+    """Make ICE gathering started inside this block use exactly `addresses` (empty: aioice's).
+
+    Wrap `setLocalDescription` in it: aiortc gathers there, in tasks that inherit this context.
+    """
+    aioice_ice.get_host_addresses = _get_host_addresses
+    token = _gather_addresses.set(tuple(addresses) if addresses else None)
+    try:
+        yield
+    finally:
+        _gather_addresses.reset(token)
+
+
+class _EncodedTap:
+    """Stands in for the receiver's `queue.Queue` between its RTP path and decoder thread."""
+
+    def __init__(self, sink: FrameSink) -> None:
+        self._sink = sink
+
+    def put(self, item: tuple[Any, JitterFrame] | None) -> None:
+        # Called on the event loop by _handle_rtp_packet, and with None when the receiver stops.
+        if item is None:
+            self._sink(None, None)
+        else:
+            self._sink(item[0].mimeType, item[1])
+
+    def get(self) -> None:
+        # The decoder thread's first get(): None makes it exit before creating a decoder.
+        return None
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver,
+    sink: FrameSink,
+    on_audio_level: Callable[[int], None] | None = None,
+) -> None:
+    """Route a receiver's encoded frames to `sink`; call in the `track` event, before receive().
+
+    `on_audio_level` gets the ssrc-audio-level value of each RTP packet that carries one
+    (0 is loudest, 127 silence: -dBov as RFC 6464 encodes it).
+    """
+    setattr(receiver, DECODER_QUEUE, _EncodedTap(sink))
+    if on_audio_level is None:
+        return
+    handle = receiver._handle_rtp_packet
+
+    async def handle_with_level(packet: RtpPacket, arrival_time_ms: int) -> None:
+        level = packet.extensions.audio_level
+        if level is not None:
+            on_audio_level(level[1])
+        await handle(packet, arrival_time_ms=arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle_with_level  # type: ignore[method-assign]
+
+
+def is_tapped(receiver: RTCRtpReceiver) -> bool:
+    """Tell whether `tap_receiver` replaced this receiver's decoder queue (used by tests)."""
+    return isinstance(getattr(receiver, DECODER_QUEUE, None), _EncodedTap)
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback` instead of forcing an encoder keyframe when the remote sends PLI or FIR."""
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> Awaitable[None]:
+    """Send an RTCP PLI for `media_ssrc` from the receiver (no-op before its RTCP ssrc is set)."""
+    result: Awaitable[None] = receiver._send_rtcp_pli(media_ssrc)
+    return result

@@ -1,0 +1,88 @@
+"""Offer/answer on the SFU's RTCPeerConnections, with aiortc's errors translated to `MediaError`.
+
+No trickle ICE: aiortc gathers every candidate inside `setLocalDescription`, so the SDP these
+functions return already carries them. Gathering happens inside `gather_on(addresses)`, which is
+how the SFU's candidates land on exactly the configured addresses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+from aiortc.sdp import SessionDescription
+
+from .aiortc_private import gather_on
+from .errors import MediaError
+
+MAX_SDP_BYTES = 64 * 1024  # a 30-person room's SDP is a few KiB; refuse anything absurd early
+
+
+@contextlib.contextmanager
+def translated_errors(what: str) -> Iterator[None]:
+    """Turn the errors aiortc raises for bad or untimely SDP into `MediaError`."""
+    try:
+        yield
+    except (InvalidStateError, InvalidAccessError) as exc:
+        raise MediaError("conflict", f"{what}: {exc}") from exc
+    except (ValueError, KeyError, IndexError, OperationError, InternalError) as exc:
+        raise MediaError("invalid", f"{what}: {exc or type(exc).__name__}") from exc
+
+
+def parse_offer(sdp: str) -> SessionDescription:
+    """Parse and sanity-check a client's offer before aiortc sees it.
+
+    aiortc accepts text with no media section at all as an offer; a publisher's offer must have
+    at least one audio or video m-line, each with ICE credentials.
+    """
+    if not isinstance(sdp, str) or len(sdp) > MAX_SDP_BYTES:
+        raise MediaError("invalid", "offer: SDP must be a string of at most 64 KiB")
+    with translated_errors("offer"):
+        description = SessionDescription.parse(sdp)
+    media = [m for m in description.media if m.kind in ("audio", "video")]
+    if not media:
+        raise MediaError("invalid", "offer: no audio or video m-line")
+    for m in media:
+        if m.ice is None or not m.ice.usernameFragment or not m.ice.password:
+            raise MediaError("invalid", "offer: an m-line lacks ICE credentials")
+    return description
+
+
+async def answer_offer(pc: RTCPeerConnection, sdp: str, addresses: Sequence[str]) -> str:
+    """Apply a remote offer and return our answer's SDP (candidates included)."""
+    parse_offer(sdp)
+    with translated_errors("offer"):
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        answer = await pc.createAnswer()
+        with gather_on(addresses):
+            await pc.setLocalDescription(answer)
+    return _local_sdp(pc)
+
+
+async def create_offer(pc: RTCPeerConnection, addresses: Sequence[str]) -> str:
+    """Create and apply a local offer; return its SDP (candidates included)."""
+    with translated_errors("offer"):
+        offer = await pc.createOffer()
+        with gather_on(addresses):
+            await pc.setLocalDescription(offer)
+    return _local_sdp(pc)
+
+
+async def accept_answer(pc: RTCPeerConnection, sdp: str) -> None:
+    """Apply the client's answer to our pending offer."""
+    if pc.signalingState != "have-local-offer":
+        raise MediaError("conflict", "answer: no offer is waiting for one")
+    if not isinstance(sdp, str) or len(sdp) > MAX_SDP_BYTES:
+        raise MediaError("invalid", "answer: SDP must be a string of at most 64 KiB")
+    with translated_errors("answer"):
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+
+def _local_sdp(pc: RTCPeerConnection) -> str:
+    description = pc.localDescription
+    if description is None:  # setLocalDescription succeeded, so this cannot happen
+        raise MediaError("conflict", "no local description")
+    sdp: str = description.sdp
+    return sdp
