@@ -1,0 +1,113 @@
+"""Publisher to subscribers through the SFU with real aiortc peers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from media.sfu import aiortc_private
+
+from .conftest import Harness
+from .peers import Client, SyntheticCamera, ToneMicrophone, wait_until
+
+
+def frames_of(client: Client, kind: str) -> int:
+    return sum(r.frames for r in client.of_kind(kind))
+
+
+async def receives(client: Client, kind: str, frames: int) -> None:
+    await wait_until(lambda: frames_of(client, kind) >= frames)
+
+
+@pytest.mark.timeout(60)
+async def test_subscribers_decode_forwarded_video_and_audio(harness: Harness) -> None:
+    sfu = harness.sfu()
+    for pid, user in [("a", "ua"), ("b", "ub"), ("c", "uc")]:
+        sfu.join("s1", pid, user)
+    publisher = harness.client()
+    await publisher.publish(sfu, "s1", "a", [SyntheticCamera(320, 240), ToneMicrophone()])
+    b = await harness.subscriber(sfu, "s1", "b")
+    c = await harness.subscriber(sfu, "s1", "c")
+
+    for client in (b, c):
+        await receives(client, "video", 5)
+        await receives(client, "audio", 5)
+        video = [r for r in client.of_kind("video") if r.frames]
+        assert len(video) == 1 and video[0].sizes == {(320, 240)}
+        assert sum(r.samples for r in client.of_kind("audio")) > 0
+
+    # Passthrough: the SFU's receivers were tapped (their decoder thread exits before
+    # building a decoder) and every forwarded frame went through the fan-out.
+    session = sfu._sessions["s1"]
+    for publication in session.publications.values():
+        assert aiortc_private.is_tapped(publication._receiver)
+        assert publication.frames_in > 0
+    slots = [slot.track for p in session.participants.values() for slot in p.slots]
+    assert sum(track.frames_out for track in slots if track.kind == "video") >= 10
+
+
+@pytest.mark.timeout(60)
+async def test_sfu_gathers_only_on_configured_addresses(harness: Harness) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    publisher = harness.client()
+    for track in (SyntheticCamera(), ToneMicrophone()):
+        publisher.pc.addTransceiver(track, direction="sendonly")
+    answer = await sfu.publish("s1", "a", await publisher.offer_sdp())
+    candidates = [line for line in answer.splitlines() if line.startswith("a=candidate")]
+    assert candidates and all(" 127.0.0.1 " in line for line in candidates)
+
+
+@pytest.mark.timeout(60)
+async def test_late_joiner_decodes_video_within_a_second(harness: Harness) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "late", "ul")
+    publisher = harness.client()
+    await publisher.publish(sfu, "s1", "a", [SyntheticCamera(), ToneMicrophone()])
+    # Let the publisher's only natural keyframe (its first frame) go by.
+    await wait_until(
+        lambda: (
+            sfu._sessions["s1"].publications
+            and all(p.frames_in > 60 for p in sfu._sessions["s1"].publications.values())
+        )
+    )
+    late = await harness.subscriber(sfu, "s1", "late")
+    await wait_until(lambda: late.connected_at is not None)
+    assert late.connected_at is not None
+    await wait_until(lambda: frames_of(late, "video") >= 1, within=5)
+    first = min(r.first_at for r in late.of_kind("video") if r.first_at is not None)
+    video = next(p for p in sfu._sessions["s1"].publications.values() if p.info.kind == "video")
+    assert video.keyframes.sent >= 1  # the joiner's PLI made the publisher send a keyframe
+    print(f"late joiner: first decoded frame {first - late.connected_at:.3f} s after connected")
+    assert first - late.connected_at < 1.0
+
+
+@pytest.mark.timeout(60)
+async def test_muting_stops_forwarded_media_and_unmuting_resumes_it(harness: Harness) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "b", "ub")
+    await harness.client().publish(sfu, "s1", "a", [SyntheticCamera(), ToneMicrophone()])
+    b = await harness.subscriber(sfu, "s1", "b")
+    await wait_until(lambda: frames_of(b, "video") >= 5 and frames_of(b, "audio") >= 5)
+
+    sfu.mute("s1", "a", "audio")
+    sfu.mute("s1", "a", "video")
+    await _quiet(b, "audio")
+    await _quiet(b, "video")
+
+    sfu.unmute("s1", "a", "audio")
+    sfu.unmute("s1", "a", "video")
+    video, audio = frames_of(b, "video"), frames_of(b, "audio")
+    await wait_until(lambda: frames_of(b, "video") > video + 3, within=3)
+    await wait_until(lambda: frames_of(b, "audio") > audio + 3, within=3)
+
+
+async def _quiet(client: Client, kind: str) -> None:
+    # Allow in-flight frames to land, then require silence for a full second.
+    await asyncio.sleep(0.5)
+    before = frames_of(client, kind)
+    await asyncio.sleep(1.0)
+    assert frames_of(client, kind) == before, f"{kind} still arriving after mute"
