@@ -1,0 +1,71 @@
+// Times in the reader's own zone and language; sizes; country flags.
+import { currentLanguage } from "./i18n.js";
+
+const cache = new Map();
+function formatter(kind) {
+  const key = `${currentLanguage()}:${kind}`;
+  if (!cache.has(key)) {
+    const opts = {
+      datetime: { dateStyle: "medium", timeStyle: "short" },
+      time: { timeStyle: "short" },
+      date: { dateStyle: "medium" },
+    }[kind];
+    cache.set(key, new Intl.DateTimeFormat(currentLanguage(), opts));
+  }
+  return cache.get(key);
+}
+
+export function formatTime(iso, kind = "datetime") {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  // Today's chat messages only need the clock; older ones get the date too.
+  if (kind === "smart") {
+    const today = new Date().toDateString() === d.toDateString();
+    return formatter(today ? "time" : "datetime").format(d);
+  }
+  return formatter(kind).format(d);
+}
+
+export function timeElement(iso, kind = "datetime") {
+  const el = document.createElement("time");
+  el.dateTime = iso || "";
+  el.textContent = formatTime(iso, kind);
+  if (iso) el.title = formatTime(iso, "datetime");
+  return el;
+}
+
+export function formatSize(bytes) {
+  const n = Number(bytes) || 0;
+  const units = ["B", "kB", "MB", "GB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  const nf = new Intl.NumberFormat(currentLanguage(), { maximumFractionDigits: i ? 1 : 0 });
+  return `${nf.format(v)} ${units[i]}`;
+}
+
+// "FR" -> 🇫🇷 via the regional indicator symbols; anything else -> 🌐.
+export function flag(country) {
+  const code = String(country || "").trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(code)) return "🌐";
+  return String.fromCodePoint(...[...code].map((c) => 0x1f1a5 + c.charCodeAt(0)));
+}
+
+export function countryName(country) {
+  const code = String(country || "").trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(code)) return "";
+  try {
+    return new Intl.DisplayNames([currentLanguage()], { type: "region" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+export function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/).slice(0, 2);
+  return parts.map((p) => p[0] || "").join("").toUpperCase() || "?";
+}

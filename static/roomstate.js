@@ -1,0 +1,219 @@
+// Everything the client holds about the open room, kept current by server events.
+// Sequenced events carry `room_seq`; we remember the highest one seen so a
+// reconnect resumes with room:join {since}, and we de-duplicate by id so an
+// event that arrives twice (live and in `missed`) changes nothing.
+import { api, paths, allPosts } from "./api.js";
+import { live, SERVER_EVENTS } from "./socket.js";
+
+export class RoomSession extends EventTarget {
+  constructor(roomId, me) {
+    super();
+    this.id = roomId;
+    this.me = me;
+    this.room = null;
+    this.threads = new Map();
+    this.posts = new Map(); // thread id -> Map(post id -> post), only threads someone opened
+    this.deletedPosts = new Set();
+    this.files = new Map();
+    this.presence = [];
+    this.maxSeq = 0;
+    this.loaded = false;
+    this.closed = false;
+    this.buffer = null;
+    this.unsubscribe = [];
+  }
+
+  get role() {
+    return this.room ? this.room.my_role : "guest";
+  }
+  get isTeacher() {
+    return this.role === "owner" || this.role === "teacher";
+  }
+  get canWrite() {
+    return this.role !== "guest";
+  }
+  get chatThread() {
+    for (const th of this.threads.values()) if (th.kind === "chat") return th;
+    return null;
+  }
+
+  emit(kind, data) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { kind, data } }));
+  }
+
+  // Join over Socket.IO first, then load over HTTP: anything that happens in
+  // between arrives as an event and is buffered, so nothing falls in the gap.
+  async open() {
+    for (const name of SERVER_EVENTS) {
+      this.unsubscribe.push(live.on(name, (data) => this.receive(name, data)));
+    }
+    this.unsubscribe.push(live.on("status", (s) => this.onStatus(s)));
+    this.buffer = [];
+    const ack = await live.request("room:join", { room_id: this.id });
+    this.presence = (ack.presence && ack.presence.users) || [];
+    this.maxSeq = Math.max(this.maxSeq, Number(ack.seq) || 0);
+    await this.loadAll();
+    const pending = this.buffer;
+    this.buffer = null;
+    pending.forEach(([name, data]) => this.apply(name, data));
+    this.loaded = true;
+  }
+
+  async loadAll() {
+    // The room decides whether we may be here; a missing list only leaves a panel empty.
+    const optional = (p) => api.get(p).catch((err) => {
+      console.warn(p, err.code);
+      return [];
+    });
+    const [room, threads, files] = await Promise.all([
+      api.get(paths.room(this.id)),
+      optional(paths.threads(this.id)),
+      optional(paths.files(this.id)),
+    ]);
+    this.room = room;
+    this.threads = new Map(threads.map((th) => [th.id, th]));
+    this.files = new Map(files.map((f) => [f.id, f]));
+    const opened = [...this.posts.keys()];
+    this.posts = new Map();
+    await Promise.all(opened.filter((id) => this.threads.has(id)).map((id) => this.loadPosts(id)));
+  }
+
+  async loadPosts(threadId) {
+    const list = await allPosts(threadId);
+    const map = new Map();
+    for (const p of list) if (!this.deletedPosts.has(p.id)) map.set(p.id, p);
+    // Events that landed while the page was loading are already in the old map.
+    const before = this.posts.get(threadId);
+    if (before) for (const [id, p] of before) if (!map.has(id)) map.set(id, p);
+    this.posts.set(threadId, map);
+    return this.postList(threadId);
+  }
+
+  postList(threadId) {
+    const map = this.posts.get(threadId);
+    return map ? [...map.values()].sort((a, b) => a.seq - b.seq) : [];
+  }
+
+  async onStatus({ connected, again }) {
+    this.emit("connection", { connected });
+    if (!connected || !again || this.closed || !this.loaded) return;
+    try {
+      const ack = await live.request("room:join", { room_id: this.id, since: this.maxSeq });
+      this.presence = (ack.presence && ack.presence.users) || [];
+      this.emit("presence", this.presence);
+      if (ack.reset) {
+        await this.loadAll();
+        this.maxSeq = Math.max(this.maxSeq, Number(ack.seq) || 0);
+        this.emit("reset", null);
+      } else {
+        for (const { event, data } of ack.missed || []) this.apply(event, data);
+      }
+    } catch (err) {
+      if (err && (err.code === "not_found" || err.code === "forbidden")) this.emit("removed", null);
+    }
+  }
+
+  receive(name, data) {
+    if (this.closed || !data || (data.room_id && data.room_id !== this.id)) return;
+    if (name === "room:delete" && data.id !== this.id) return;
+    if (this.buffer) this.buffer.push([name, data]);
+    else this.apply(name, data);
+  }
+
+  apply(name, data) {
+    if (typeof data.room_seq === "number") this.maxSeq = Math.max(this.maxSeq, data.room_seq);
+    const handler = HANDLERS[name];
+    if (handler) handler.call(this, data);
+  }
+
+  close() {
+    this.closed = true;
+    this.unsubscribe.forEach((fn) => fn());
+    this.unsubscribe = [];
+    if (live.connected) live.send("room:leave", { room_id: this.id });
+  }
+
+  // Local updates after our own HTTP writes: the event will follow and be deduplicated.
+  addPost(post) {
+    HANDLERS["post:new"].call(this, post);
+  }
+  addFile(file) {
+    HANDLERS["file:new"].call(this, file);
+  }
+}
+
+function bumpThread(session, post, delta) {
+  const th = session.threads.get(post.thread_id);
+  if (!th) return;
+  th.post_count = Math.max(0, (th.post_count || 0) + delta);
+  if (delta > 0 && post.seq > (th.last_seq || 0)) th.last_seq = post.seq;
+  session.emit("thread", th);
+}
+
+const HANDLERS = {
+  presence(data) {
+    this.presence = data.users || [];
+    this.emit("presence", this.presence);
+  },
+  "post:new"(post) {
+    if (this.deletedPosts.has(post.id)) return;
+    const map = this.posts.get(post.thread_id);
+    if (map && map.has(post.id)) return;
+    if (map) map.set(post.id, post);
+    const th = this.threads.get(post.thread_id);
+    if (!map && th && post.seq <= (th.last_seq || 0)) return;
+    bumpThread(this, post, 1);
+    this.emit("post:new", post);
+  },
+  "post:edit"(post) {
+    const map = this.posts.get(post.thread_id);
+    const old = map && map.get(post.id);
+    if (!old) return;
+    if (old.edited_at && post.edited_at && post.edited_at < old.edited_at) return;
+    map.set(post.id, post);
+    this.emit("post:edit", post);
+  },
+  "post:delete"(data) {
+    if (this.deletedPosts.has(data.id)) return;
+    this.deletedPosts.add(data.id);
+    const map = this.posts.get(data.thread_id);
+    if (map) map.delete(data.id);
+    bumpThread(this, data, -1);
+    this.emit("post:delete", data);
+  },
+  "thread:new"(th) {
+    if (this.threads.has(th.id)) return;
+    this.threads.set(th.id, th);
+    this.emit("thread", th);
+  },
+  "thread:edit"(th) {
+    const old = this.threads.get(th.id);
+    this.threads.set(th.id, { ...old, ...th });
+    this.emit("thread", this.threads.get(th.id));
+  },
+  "thread:delete"(data) {
+    this.threads.delete(data.id);
+    this.posts.delete(data.id);
+    this.emit("thread:delete", data);
+  },
+  "file:new"(file) {
+    if (this.files.has(file.id)) return;
+    this.files.set(file.id, file);
+    this.emit("files", file);
+  },
+  "file:delete"(data) {
+    if (!this.files.delete(data.id)) return;
+    this.emit("files", data);
+  },
+  "room:edit"(room) {
+    this.room = { ...this.room, ...room, members: room.members || (this.room && this.room.members) };
+    this.emit("room", this.room);
+  },
+  "room:delete"() {
+    this.emit("gone", null);
+  },
+  moderation(data) {
+    if (data.action === "remove" && data.user_id === this.me.id) this.emit("removed", data);
+    else this.emit("moderation", data);
+  },
+};

@@ -1,0 +1,77 @@
+// The one Socket.IO connection, authenticated by the session cookie. Views and
+// the room session subscribe to server events here; requests wait for their ack.
+import { io } from "./vendor/socket.io.esm.min.js";
+
+export const SERVER_EVENTS = [
+  "presence", "post:new", "post:edit", "post:delete", "thread:new", "thread:edit",
+  "thread:delete", "file:new", "file:delete", "room:edit", "room:delete", "moderation",
+];
+
+class Live extends EventTarget {
+  constructor() {
+    super();
+    this.socket = null;
+    this.connectedOnce = false;
+  }
+
+  get connected() {
+    return Boolean(this.socket && this.socket.connected);
+  }
+
+  start() {
+    if (this.socket) return this.socket;
+    const socket = io({ path: "/socket.io/", transports: ["websocket"], withCredentials: true });
+    this.socket = socket;
+    socket.onAny((event, data) => this.dispatchEvent(new CustomEvent(event, { detail: data })));
+    socket.on("connect", () => {
+      const again = this.connectedOnce;
+      this.connectedOnce = true;
+      this.dispatchEvent(new CustomEvent("status", { detail: { connected: true, again } }));
+    });
+    socket.on("disconnect", (reason) => {
+      this.dispatchEvent(new CustomEvent("status", { detail: { connected: false, reason } }));
+      // The server hung up on purpose (e.g. the session ended): try again, the
+      // cookie decides. Transport drops reconnect on their own.
+      if (reason === "io server disconnect") setTimeout(() => socket.connect(), 2000);
+    });
+    socket.on("connect_error", () => {
+      this.dispatchEvent(new CustomEvent("status", { detail: { connected: false, reason: "error" } }));
+    });
+    return socket;
+  }
+
+  stop() {
+    if (!this.socket) return;
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+    this.socket = null;
+    this.connectedOnce = false;
+  }
+
+  // Subscribe to a server event; returns the unsubscribe function.
+  on(event, fn) {
+    const wrapped = (e) => fn(e.detail);
+    this.addEventListener(event, wrapped);
+    return () => this.removeEventListener(event, wrapped);
+  }
+
+  // Emit and resolve with the ack; a {ok:false} ack or a timeout rejects with {code, message}.
+  async request(event, payload, timeoutMs = 15000) {
+    const socket = this.start();
+    let ack;
+    try {
+      ack = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+    } catch {
+      throw { code: "timeout", message: "" };
+    }
+    if (!ack || ack.ok === false) throw (ack && ack.error) || { code: "internal", message: "" };
+    return ack;
+  }
+
+  // Fire-and-forget emit for signalling that needs no answer.
+  send(event, payload) {
+    this.start().emit(event, payload);
+  }
+}
+
+export const live = new Live();

@@ -1,0 +1,129 @@
+// The room's live chat: the "chat" thread's posts, sent with chat:send.
+import { api, paths } from "../api.js";
+import { h, replace, serverHtml } from "../dom.js";
+import { errorText, t } from "../i18n.js";
+import { live } from "../socket.js";
+import { announce } from "../ui.js";
+import { Panel, authorId, byline } from "./panel.js";
+
+export class ChatPanel extends Panel {
+  constructor(session, host, ctx) {
+    super(session, host, ctx);
+    this.items = new Map();
+    this.log = h("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": t("chat.messages"), testid: "chat-log", tabindex: "0" });
+    this.input = h("textarea", {
+      id: "chat-input", rows: 2, maxlength: 4000, testid: "chat-input",
+      placeholder: t("chat.placeholder"), "aria-describedby": "chat-help",
+      onkeydown: (e) => this.key(e),
+    });
+    this.error = h("p", { class: "form-error", role: "alert", hidden: true });
+    const canWrite = session.canWrite;
+    replace(host,
+      h("h2", { id: "chat-h" }, h("span", { "aria-hidden": "true" }, "💬 "), t("chat.title")),
+      this.log,
+      canWrite
+        ? h("form", { class: "chat-form", onsubmit: (e) => { e.preventDefault(); this.send(); } },
+          h("label", { for: "chat-input", class: "visually-hidden" }, t("chat.label")),
+          this.input,
+          h("div", { class: "chat-actions" },
+            h("span", { id: "chat-help", class: "hint" }, t("chat.help")),
+            h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "chat-send" }, t("chat.send"))),
+          this.error)
+        : h("p", { class: "muted" }, t("chat.read_only")));
+    this.load();
+  }
+
+  async load() {
+    const th = this.session.chatThread;
+    if (!th) return;
+    this.threadId = th.id;
+    try {
+      const posts = await this.session.loadPosts(th.id);
+      replace(this.log);
+      this.items.clear();
+      posts.forEach((p) => this.add(p));
+      if (!posts.length) this.log.append(h("li", { class: "empty" }, t("chat.empty")));
+      this.scroll(true);
+    } catch (err) {
+      replace(this.log, h("li", { class: "form-error" }, errorText(err)));
+    }
+  }
+
+  key(e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.send();
+    }
+  }
+
+  async send() {
+    const body = this.input.value.trim();
+    if (!body || this.sending) return;
+    this.sending = true;
+    this.error.hidden = true;
+    try {
+      const ack = await live.request("chat:send", { room_id: this.session.id, body });
+      this.input.value = "";
+      if (ack.post) this.session.addPost(ack.post);
+    } catch (err) {
+      this.error.textContent = errorText(err);
+      this.error.hidden = false;
+    } finally {
+      this.sending = false;
+      this.input.focus();
+    }
+  }
+
+  render(post) {
+    const mine = authorId(post.author) === this.session.me.id;
+    const canDelete = mine || this.session.isTeacher;
+    return h("li", { class: `chat-msg${mine ? " mine" : ""}`, testid: "chat-message", dataset: { postId: post.id, seq: post.seq } },
+      byline(post.author, post.created_at, post.edited_at, "smart"),
+      serverHtml(post.html),
+      canDelete
+        ? h("button", { type: "button", class: "icon-btn chat-del", "aria-label": t("chat.delete"), title: t("chat.delete"),
+          onclick: () => this.remove(post) }, "✕")
+        : null);
+  }
+
+  add(post) {
+    if (this.items.has(post.id)) return;
+    const empty = this.log.querySelector(".empty");
+    if (empty) empty.remove();
+    const near = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
+    const el = this.render(post);
+    this.items.set(post.id, el);
+    // Keep seq order even when a resumed event lands after a newer live one.
+    const later = [...this.log.children].find((c) => Number(c.dataset.seq) > post.seq);
+    this.log.insertBefore(el, later || null);
+    this.scroll(near || authorId(post.author) === this.session.me.id);
+  }
+
+  scroll(force) {
+    if (force) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  async remove(post) {
+    if (!confirm(t("chat.delete_confirm"))) return;
+    try {
+      await api.del(paths.post(post.id));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  changed(kind, data) {
+    if (kind === "reset") return this.load();
+    if (!this.threadId && kind === "thread" && data.kind === "chat") this.load();
+    if (data && data.thread_id !== this.threadId) return;
+    if (kind === "post:new") this.add(data);
+    else if (kind === "post:edit" && this.items.has(data.id)) {
+      const el = this.render(data);
+      this.items.get(data.id).replaceWith(el);
+      this.items.set(data.id, el);
+    } else if (kind === "post:delete" && this.items.has(data.id)) {
+      this.items.get(data.id).remove();
+      this.items.delete(data.id);
+    }
+  }
+}

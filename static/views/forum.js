@@ -1,0 +1,290 @@
+// The forum: threads (pinned first, then the liveliest) and a thread's posts,
+// which arrive live. Post bodies are Markdown rendered and cleaned by the server.
+import { api, paths } from "../api.js";
+import { field, h, replace, serverHtml } from "../dom.js";
+import { timeElement } from "../format.js";
+import { errorText, t } from "../i18n.js";
+import { announce, busy, formError, navigate } from "../ui.js";
+import { Panel, authorId, byline } from "./panel.js";
+
+function authorName(author) {
+  return author && typeof author === "object" ? author.display_name : "";
+}
+
+export class ForumPanel extends Panel {
+  constructor(session, host, ctx) {
+    super(session, host, ctx);
+    this.root = h("div", { class: "forum", testid: "forum" });
+    replace(host, this.root);
+    this.threadId = null;
+    this.postEls = new Map();
+  }
+
+  show(rest) {
+    const id = rest[0] || null;
+    if (id && id === this.threadId && this.root.isConnected && this.postEls.size) return;
+    this.threadId = id;
+    if (id) this.renderThread(id);
+    else this.renderList();
+  }
+
+  // --- the list of threads -------------------------------------------------
+  sortedThreads() {
+    return [...this.session.threads.values()]
+      .filter((th) => th.kind !== "chat")
+      .sort((a, b) => (b.pinned - a.pinned) || ((b.last_seq || 0) - (a.last_seq || 0)));
+  }
+
+  renderList() {
+    this.postEls.clear();
+    this.list = h("ul", { class: "thread-list", testid: "thread-list" });
+    this.fillList();
+    const results = h("div", { class: "search-results", "aria-live": "polite" });
+    const search = h("form", { class: "search", role: "search", onsubmit: (e) => { e.preventDefault(); this.search(search, results); } },
+      h("label", { for: "forum-search", class: "visually-hidden" }, t("forum.search")),
+      h("input", { id: "forum-search", type: "search", name: "q", placeholder: t("forum.search_placeholder") }),
+      h("button", { type: "submit", class: "btn btn-secondary btn-small" }, t("forum.search")));
+    replace(this.root,
+      h("div", { class: "panel-head" }, h("h2", {}, t("forum.title")), search),
+      results,
+      this.list,
+      this.session.canWrite ? this.newThreadForm() : null);
+  }
+
+  fillList() {
+    const threads = this.sortedThreads();
+    if (!threads.length) return replace(this.list, h("li", { class: "empty" }, t("forum.no_threads")));
+    replace(this.list, threads.map((th) => h("li", { class: "thread-item", dataset: { threadId: th.id } },
+      h("a", { href: this.ctx.href("forum", th.id), class: "thread-link", testid: `thread-${th.id}` },
+        th.pinned ? h("span", { class: "pin", title: t("forum.pinned") }, "📌 ", h("span", { class: "visually-hidden" }, t("forum.pinned"))) : null,
+        th.locked ? h("span", { class: "lock", title: t("forum.locked") }, "🔒 ", h("span", { class: "visually-hidden" }, t("forum.locked"))) : null,
+        h("span", { class: "thread-title" }, th.title)),
+      h("span", { class: "thread-meta" },
+        authorName(th.author) ? `${authorName(th.author)} · ` : "",
+        timeElement(th.created_at, "date"), " · ",
+        t("forum.posts", { count: th.post_count || 0 })))));
+    return null;
+  }
+
+  async search(form, results) {
+    const q = form.elements.q.value.trim();
+    if (!q) return replace(results);
+    try {
+      const found = await api.get(paths.search(this.session.id, q));
+      const items = [
+        ...found.threads.map((th) => h("li", {}, h("a", { href: this.ctx.href("forum", th.id) }, th.title))),
+        ...found.posts.map((p) => {
+          const th = this.session.threads.get(p.thread_id);
+          const target = th && th.kind === "chat" ? this.ctx.href("forum") : this.ctx.href("forum", p.thread_id);
+          return h("li", {}, h("a", { href: target }, th ? th.title : t("forum.post")), " — ",
+            h("span", { class: "muted" }, p.body.slice(0, 140)));
+        }),
+      ];
+      replace(results, h("h3", {}, t("forum.results", { count: items.length })),
+        items.length ? h("ul", { class: "result-list" }, items) : null);
+    } catch (err) {
+      replace(results, h("p", { class: "form-error" }, errorText(err)));
+    }
+    return null;
+  }
+
+  newThreadForm() {
+    const form = h("form", { class: "card form new-thread", testid: "new-thread-form" },
+      h("h3", {}, t("forum.new_thread")),
+      field(t("forum.thread_title"), h("input", { name: "title", required: true, maxlength: 200, testid: "thread-title" })),
+      field(t("forum.body"), h("textarea", { name: "body", required: true, rows: 5, testid: "thread-body" }), t("forum.markdown_hint")),
+      h("button", { type: "submit", class: "btn btn-primary", testid: "thread-submit" }, t("forum.start_thread")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      formError(form, "");
+      const v = Object.fromEntries(new FormData(form).entries());
+      try {
+        const th = await busy(form, () => api.post(paths.threads(this.session.id), { title: v.title.trim(), body: v.body }));
+        HANDLE_THREAD(this.session, th);
+        navigate(this.ctx.href("forum", th.id));
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    return form;
+  }
+
+  // --- one thread ------------------------------------------------------------
+  async renderThread(id) {
+    const th = this.session.threads.get(id);
+    if (!th) {
+      replace(this.root, h("p", {}, t("forum.thread_missing")), h("a", { href: this.ctx.href("forum") }, t("forum.back")));
+      return;
+    }
+    this.postEls.clear();
+    this.postsEl = h("ol", { class: "posts", testid: "posts", "aria-busy": "true" });
+    this.threadHead = h("div", { class: "thread-head" });
+    this.replyHost = h("div");
+    replace(this.root,
+      h("p", { class: "back" }, h("a", { href: this.ctx.href("forum") }, "← ", t("forum.back"))),
+      this.threadHead, this.postsEl, this.replyHost);
+    this.renderThreadHead(th);
+    try {
+      const posts = await this.session.loadPosts(id);
+      if (this.threadId !== id) return;
+      this.postsEl.removeAttribute("aria-busy");
+      replace(this.postsEl);
+      posts.forEach((p) => this.addPost(p));
+    } catch (err) {
+      replace(this.postsEl, h("li", { class: "form-error" }, errorText(err)));
+    }
+  }
+
+  renderThreadHead(th) {
+    const s = this.session;
+    const mineOrTeacher = s.isTeacher || authorId(th.author) === s.me.id;
+    const tools = [];
+    if (mineOrTeacher) tools.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.rename(th) }, t("forum.rename")));
+    if (s.isTeacher) {
+      tools.push(
+        h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-pressed": String(Boolean(th.pinned)), onclick: () => this.patchThread(th, { pinned: !th.pinned }) }, th.pinned ? t("forum.unpin") : t("forum.pin")),
+        h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-pressed": String(Boolean(th.locked)), onclick: () => this.patchThread(th, { locked: !th.locked }) }, th.locked ? t("forum.unlock") : t("forum.lock")),
+        h("button", { type: "button", class: "btn btn-danger btn-small", onclick: () => this.deleteThread(th) }, t("forum.delete_thread")));
+    }
+    replace(this.threadHead,
+      h("h2", { class: "thread-h" }, th.pinned ? "📌 " : "", th.locked ? "🔒 " : "", th.title),
+      tools.length ? h("div", { class: "toolbar", role: "group", "aria-label": t("forum.thread_tools") }, tools) : null);
+    const canReply = s.canWrite && (!th.locked || s.isTeacher);
+    replace(this.replyHost, canReply ? this.replyForm(th) : h("p", { class: "muted" }, th.locked ? t("forum.locked_note") : t("chat.read_only")));
+  }
+
+  replyForm(th) {
+    const form = h("form", { class: "card form reply", testid: "reply-form" },
+      field(t("forum.reply"), h("textarea", { name: "body", required: true, rows: 4, testid: "reply-body" }), t("forum.markdown_hint")),
+      h("button", { type: "submit", class: "btn btn-primary", testid: "reply-submit" }, t("forum.send_reply")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      formError(form, "");
+      const body = form.elements.body.value;
+      try {
+        const post = await busy(form, () => api.post(`${paths.thread(th.id)}/posts`, { body }));
+        form.reset();
+        this.session.addPost(post);
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    return form;
+  }
+
+  renderPost(post) {
+    const s = this.session;
+    const mine = authorId(post.author) === s.me.id;
+    const actions = [];
+    if (mine) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.edit(post) }, t("forum.edit")));
+    if (mine || s.isTeacher) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.deletePost(post) }, t("forum.delete")));
+    return h("li", { class: "post", testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
+      h("article", { "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
+        byline(post.author, post.created_at, post.edited_at),
+        h("div", { class: "post-body" }, serverHtml(post.html)),
+        actions.length ? h("div", { class: "post-actions" }, actions) : null));
+  }
+
+  addPost(post) {
+    if (this.postEls.has(post.id)) return;
+    const el = this.renderPost(post);
+    this.postEls.set(post.id, el);
+    const later = [...this.postsEl.children].find((c) => Number(c.dataset.seq) > post.seq);
+    this.postsEl.insertBefore(el, later || null);
+  }
+
+  edit(post) {
+    const el = this.postEls.get(post.id);
+    if (!el) return;
+    const area = h("textarea", { name: "body", rows: 4, required: true });
+    area.value = post.body;
+    const form = h("form", { class: "form edit-form" },
+      field(t("forum.edit_label"), area),
+      h("div", { class: "toolbar" },
+        h("button", { type: "submit", class: "btn btn-primary btn-small" }, t("forum.save")),
+        h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.replacePost(post) }, t("forum.cancel"))));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const updated = await busy(form, () => api.patch(paths.post(post.id), { body: area.value }));
+        this.replacePost(updated);
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    el.querySelector(".post-body").replaceWith(form);
+    const actions = el.querySelector(".post-actions");
+    if (actions) actions.hidden = true;
+    area.focus();
+  }
+
+  replacePost(post) {
+    const old = this.postEls.get(post.id);
+    if (!old) return;
+    const el = this.renderPost(post);
+    old.replaceWith(el);
+    this.postEls.set(post.id, el);
+  }
+
+  async deletePost(post) {
+    if (!confirm(t("forum.delete_confirm"))) return;
+    try {
+      await api.del(paths.post(post.id));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  async rename(th) {
+    const title = prompt(t("forum.rename_prompt"), th.title);
+    if (title && title.trim() && title.trim() !== th.title) await this.patchThread(th, { title: title.trim() });
+  }
+
+  async patchThread(th, change) {
+    try {
+      const updated = await api.patch(paths.thread(th.id), change);
+      this.session.threads.set(th.id, { ...th, ...updated });
+      this.renderThreadHead(this.session.threads.get(th.id));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  async deleteThread(th) {
+    if (!confirm(t("forum.delete_thread_confirm", { title: th.title }))) return;
+    try {
+      await api.del(paths.thread(th.id));
+      navigate(this.ctx.href("forum"));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  changed(kind, data) {
+    if (kind === "reset") return this.show(this.threadId ? [this.threadId] : []), undefined;
+    if (!this.threadId) {
+      if (kind === "thread" || kind === "thread:delete") this.fillList();
+      return undefined;
+    }
+    if (kind === "thread" && data.id === this.threadId) this.renderThreadHead(data);
+    if (kind === "thread:delete" && data.id === this.threadId) {
+      announce(t("forum.thread_gone"));
+      navigate(this.ctx.href("forum"));
+    }
+    if (!this.postsEl || !data || data.thread_id !== this.threadId) return undefined;
+    if (kind === "post:new") this.addPost(data);
+    else if (kind === "post:edit") {
+      const editing = this.postEls.get(data.id);
+      if (editing && !editing.querySelector(".edit-form")) this.replacePost(data);
+    } else if (kind === "post:delete" && this.postEls.has(data.id)) {
+      this.postEls.get(data.id).remove();
+      this.postEls.delete(data.id);
+    }
+    return undefined;
+  }
+}
+
+// Our own new thread: add it now; the thread:new event will be a duplicate.
+function HANDLE_THREAD(session, th) {
+  if (!session.threads.has(th.id)) session.threads.set(th.id, th);
+}

@@ -1,0 +1,109 @@
+// Who is in the room: online now first, each with role and country flag.
+// Teachers change roles and remove members (the owner also manages teachers).
+import { api, paths } from "../api.js";
+import { h, replace } from "../dom.js";
+import { countryName, initials } from "../format.js";
+import { errorText, t } from "../i18n.js";
+import { announce } from "../ui.js";
+import { Panel, flagEl } from "./panel.js";
+
+const ROLES = ["teacher", "member", "guest"];
+
+export class PeoplePanel extends Panel {
+  constructor(session, host, ctx) {
+    super(session, host, ctx);
+    this.list = h("ul", { class: "people-list", testid: "people-list" });
+    replace(host, h("div", { class: "panel-head" }, h("h2", {}, t("people.title"))), this.list);
+  }
+
+  show() {
+    this.render();
+  }
+
+  canManage(member) {
+    const s = this.session;
+    if (member.id === s.me.id || member.role === "owner") return false;
+    if (s.role === "owner") return true;
+    return s.role === "teacher" && member.role !== "teacher";
+  }
+
+  members() {
+    const byId = new Map((this.session.room.members || []).map((m) => [m.id, { ...m }]));
+    for (const u of this.session.presence) if (!byId.has(u.id)) byId.set(u.id, { ...u });
+    const online = new Set(this.session.presence.map((u) => u.id));
+    const order = { owner: 0, teacher: 1, member: 2, guest: 3 };
+    return [...byId.values()].map((m) => ({ ...m, online: online.has(m.id) }))
+      .sort((a, b) => (b.online - a.online) || (order[a.role] - order[b.role]) || a.display_name.localeCompare(b.display_name));
+  }
+
+  render() {
+    const people = this.members();
+    const online = people.filter((p) => p.online).length;
+    replace(this.list,
+      h("li", { class: "people-summary muted" }, t("people.summary", { online, count: people.length })),
+      people.map((m) => this.row(m)));
+  }
+
+  row(m) {
+    const manage = this.canManage(m);
+    const roleSelect = manage
+      ? h("select", { "aria-label": t("people.role_of", { name: m.display_name }), onchange: (e) => this.setRole(m, e.target.value) },
+        ROLES.filter((r) => r !== "teacher" || this.session.role === "owner")
+          .map((r) => h("option", { value: r, selected: r === m.role }, t(`role.${r}`))))
+      : h("span", { class: `badge role-${m.role}` }, t(`role.${m.role}`));
+    return h("li", { class: `person${m.online ? " online" : ""}`, testid: "person", dataset: { userId: m.id, online: String(m.online) } },
+      h("span", { class: "avatar", "aria-hidden": "true" }, initials(m.display_name)),
+      h("span", { class: "person-main" },
+        h("span", { class: "person-name" }, m.display_name, " ", flagEl(m.country)),
+        h("span", { class: "person-meta" },
+          h("span", { class: `dot${m.online ? " on" : ""}`, "aria-hidden": "true" }),
+          m.online ? t("people.online") : t("people.offline"),
+          countryName(m.country) ? ` · ${countryName(m.country)}` : "",
+          m.username ? ` · @${m.username}` : "")),
+      roleSelect,
+      manage ? h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.remove(m) }, t("people.remove")) : null);
+  }
+
+  async setRole(m, role) {
+    try {
+      const updated = await api.patch(paths.member(this.session.id, m.id), { role });
+      const list = this.session.room.members || [];
+      const i = list.findIndex((x) => x.id === m.id);
+      if (i >= 0) list[i] = { ...list[i], ...updated, role: updated.role || role };
+      announce(t("people.role_changed", { name: m.display_name, role: t(`role.${role}`) }));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+    this.render();
+  }
+
+  async remove(m) {
+    if (!confirm(t("people.remove_confirm", { name: m.display_name }))) return;
+    try {
+      await api.del(paths.member(this.session.id, m.id));
+      this.session.room.members = (this.session.room.members || []).filter((x) => x.id !== m.id);
+      announce(t("people.removed", { name: m.display_name }));
+      this.render();
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  async refreshMembers() {
+    try {
+      const room = await api.get(paths.room(this.session.id));
+      this.session.room.members = room.members;
+      this.render();
+    } catch {
+      // The presence list still shows who is here.
+    }
+  }
+
+  changed(kind) {
+    if (kind === "presence") {
+      const known = new Set((this.session.room.members || []).map((m) => m.id));
+      if (this.session.presence.some((u) => !known.has(u.id))) this.refreshMembers();
+      else this.render();
+    } else if (kind === "room" || kind === "reset") this.render();
+  }
+}

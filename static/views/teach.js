@@ -1,0 +1,150 @@
+// Teacher tools: invite codes (create, list, revoke) and bulk pupil accounts
+// with a printable credentials sheet (the server shows those passwords once).
+import { api, paths } from "../api.js";
+import { field, h, replace } from "../dom.js";
+import { formatTime } from "../format.js";
+import { errorText, t } from "../i18n.js";
+import { announce, busy, formError } from "../ui.js";
+import { Panel } from "./panel.js";
+
+const EXPIRIES = [[3600, "teach.exp_hour"], [86400, "teach.exp_day"], [604800, "teach.exp_week"], [2592000, "teach.exp_month"]];
+
+export class TeachPanel extends Panel {
+  constructor(session, host, ctx) {
+    super(session, host, ctx);
+    this.inviteList = h("ul", { class: "invite-list", testid: "invite-list" });
+    this.sheet = h("div", { class: "sheet-host" });
+    replace(host,
+      h("div", { class: "panel-head" }, h("h2", {}, t("teach.title"))),
+      h("div", { class: "teach-grid" },
+        h("section", { class: "card", "aria-labelledby": "inv-h" },
+          h("h3", { id: "inv-h" }, t("teach.invites")),
+          h("p", { class: "muted" }, t("teach.invites_intro")),
+          this.inviteForm(),
+          this.inviteList),
+        h("section", { class: "card", "aria-labelledby": "pup-h" },
+          h("h3", { id: "pup-h" }, t("teach.pupils")),
+          h("p", { class: "muted" }, t("teach.pupils_intro")),
+          this.pupilForm())),
+      this.sheet);
+  }
+
+  show() {
+    this.loadInvites();
+  }
+
+  inviteForm() {
+    const role = h("select", { name: "role", testid: "invite-role" },
+      ["member", "teacher", "guest"].map((r) => h("option", { value: r }, t(`teach.role_${r}`))));
+    const uses = h("input", { name: "max_uses", type: "number", min: 1, max: 1000, value: 30, testid: "invite-uses" });
+    role.addEventListener("change", () => { uses.value = role.value === "teacher" ? 1 : 30; });
+    const form = h("form", { class: "form inline-form", testid: "invite-form" },
+      field(t("teach.invite_role"), role),
+      field(t("teach.max_uses"), uses),
+      field(t("teach.expires"), h("select", { name: "expires_in" },
+        EXPIRIES.map(([s, key]) => h("option", { value: s, selected: s === 604800 }, t(key))))),
+      h("button", { type: "submit", class: "btn btn-primary", testid: "create-invite" }, t("teach.create_invite")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      formError(form, "");
+      const v = Object.fromEntries(new FormData(form).entries());
+      try {
+        const inv = await busy(form, () => api.post(paths.invites(this.session.id),
+          { role: v.role, max_uses: Number(v.max_uses), expires_in: Number(v.expires_in) }));
+        announce(t("teach.invite_created", { code: inv.code }));
+        await this.loadInvites();
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    return form;
+  }
+
+  async loadInvites() {
+    try {
+      const invites = await api.get(paths.invites(this.session.id));
+      if (!invites.length) return replace(this.inviteList, h("li", { class: "empty" }, t("teach.no_invites")));
+      replace(this.inviteList, invites.slice().reverse().map((inv) => this.inviteRow(inv)));
+    } catch (err) {
+      replace(this.inviteList, h("li", { class: "form-error" }, errorText(err)));
+    }
+    return null;
+  }
+
+  inviteRow(inv) {
+    const link = `${location.origin}/#/join/${encodeURIComponent(inv.code)}`;
+    return h("li", { class: "invite", testid: "invite", dataset: { code: inv.code, role: inv.role } },
+      h("code", { class: "invite-code", testid: "invite-code" }, inv.code),
+      h("span", { class: "invite-meta" },
+        t(`teach.role_${inv.role}`), " · ",
+        t("teach.uses", { uses: inv.uses, max: inv.max_uses }), " · ",
+        t("teach.until", { when: formatTime(inv.expires_at) })),
+      h("span", { class: "invite-actions" },
+        h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => copy(link) }, t("teach.copy_link")),
+        h("button", { type: "button", class: "btn btn-danger btn-small", testid: "revoke-invite",
+          "aria-label": t("teach.revoke_code", { code: inv.code }), onclick: () => this.revoke(inv) }, t("teach.revoke"))));
+  }
+
+  async revoke(inv) {
+    if (!confirm(t("teach.revoke_confirm", { code: inv.code }))) return;
+    try {
+      await api.del(paths.invite(this.session.id, inv.code));
+      announce(t("teach.revoked", { code: inv.code }));
+      await this.loadInvites();
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  pupilForm() {
+    const names = h("textarea", { name: "names", rows: 6, required: true, testid: "pupil-names", placeholder: "Ana García\nLukas Meyer\nZofia Nowak" });
+    const form = h("form", { class: "form", testid: "pupils-form" },
+      field(t("teach.pupil_names"), names, t("teach.pupil_names_hint")),
+      h("button", { type: "submit", class: "btn btn-primary", testid: "create-pupils" }, t("teach.create_pupils")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      formError(form, "");
+      const pupils = names.value.split("\n").map((n) => n.trim()).filter(Boolean).map((display_name) => ({ display_name }));
+      if (!pupils.length) return;
+      try {
+        const creds = await busy(form, () => api.post(paths.pupils(this.session.id), { pupils }));
+        names.value = "";
+        this.showSheet(creds);
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    return form;
+  }
+
+  showSheet(creds) {
+    const room = this.session.room;
+    const where = location.origin;
+    replace(this.sheet, h("section", { class: "card sheet", testid: "credentials-sheet", "aria-labelledby": "sheet-h" },
+      h("div", { class: "sheet-tools no-print" },
+        h("p", { class: "notice", role: "alert" }, t("teach.sheet_once")),
+        h("button", { type: "button", class: "btn btn-primary", onclick: () => window.print(), testid: "print-sheet" }, "🖨️ ", t("teach.print"))),
+      h("h3", { id: "sheet-h" }, t("teach.sheet_title", { room: room.name })),
+      h("ul", { class: "cred-cards" }, creds.map((c) => h("li", { class: "cred-card" },
+        h("p", { class: "cred-name" }, c.display_name),
+        h("p", {}, h("span", { class: "cred-label" }, t("teach.sheet_address")), " ", h("strong", {}, where)),
+        h("p", {}, h("span", { class: "cred-label" }, t("auth.username")), " ", h("code", {}, c.username)),
+        h("p", {}, h("span", { class: "cred-label" }, t("auth.password")), " ", h("code", {}, c.password)))))));
+    document.body.classList.add("has-sheet");
+    this.sheet.scrollIntoView({ behavior: "smooth" });
+  }
+
+  destroy() {
+    document.body.classList.remove("has-sheet");
+    super.destroy();
+  }
+}
+
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    announce(t("teach.copied"));
+  } catch {
+    prompt(t("teach.copy_manual"), text);
+  }
+}
