@@ -1,6 +1,6 @@
 // Boot, the page shell and the hash router (#/rooms, #/room/<id>/...).
 import { api, onSignedOut } from "./api.js";
-import { h, replace } from "./dom.js";
+import { h, icon, replace } from "./dom.js";
 import { LANGUAGES, currentLanguage, pickLanguage, setLanguage, t } from "./i18n.js";
 import { live } from "./socket.js";
 import { renderAuth } from "./views/auth.js";
@@ -42,11 +42,11 @@ function renderHeader() {
 
   replace(app.header,
     h("a", { href: "#/rooms", class: "brand" },
-      h("span", { class: "brand-mark", "aria-hidden": "true" }, "⧉"), "Twinrooms"),
+      h("span", { class: "brand-mark" }, icon("logo")), "Twinrooms"),
     h("nav", { class: "top-nav", "aria-label": t("app.main_nav") },
       app.me ? h("a", { href: "#/rooms" }, t("rooms.title")) : null),
     h("div", { class: "header-tools" },
-      h("label", { class: "lang" }, h("span", { "aria-hidden": "true" }, "🌍"), langSelect),
+      h("label", { class: "lang" }, icon("globe"), langSelect),
       user));
 }
 

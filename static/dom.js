@@ -80,3 +80,16 @@ export function field(labelText, control, hint) {
   if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
   return h("div", { class: "field" }, h("label", { for: control.id }, labelText), control, hintEl);
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+// A decorative icon from /static/icons.svg (the accessible name is always text beside it).
+export function icon(name, extra = "") {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", `icon ${extra}`.trim());
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const use = document.createElementNS(SVG, "use");
+  use.setAttribute("href", `/static/icons.svg#${name}`);
+  svg.append(use);
+  return svg;
+}

@@ -48,10 +48,10 @@ export function formatSize(bytes) {
   return `${nf.format(v)} ${units[i]}`;
 }
 
-// "FR" -> 🇫🇷 via the regional indicator symbols; anything else -> 🌐.
+// "FR" -> the two regional indicator symbols that systems draw as a flag; else "".
 export function flag(country) {
   const code = String(country || "").trim().toUpperCase();
-  if (!/^[A-Z]{2}$/.test(code)) return "🌐";
+  if (!/^[A-Z]{2}$/.test(code)) return "";
   return String.fromCodePoint(...[...code].map((c) => 0x1f1a5 + c.charCodeAt(0)));
 }
 

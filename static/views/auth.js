@@ -1,7 +1,7 @@
 // Sign in, sign up (teachers) and joining a room with a code (new pupils, or
 // anyone already signed in).
 import { api } from "../api.js";
-import { field, h, replace } from "../dom.js";
+import { field, h, icon, replace } from "../dom.js";
 import { countryName } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { busy, currentUser, formError, navigate, setCurrentUser } from "../ui.js";
@@ -112,9 +112,9 @@ function welcome() {
     h("h2", {}, t("auth.welcome_title")),
     h("p", {}, t("auth.welcome_text")),
     h("ul", { class: "welcome-points" },
-      h("li", {}, h("span", { "aria-hidden": "true" }, "💬 "), t("auth.point_forum")),
-      h("li", {}, h("span", { "aria-hidden": "true" }, "📁 "), t("auth.point_files")),
-      h("li", {}, h("span", { "aria-hidden": "true" }, "🎥 "), t("auth.point_video"))),
+      h("li", {}, icon("forum"), t("auth.point_forum")),
+      h("li", {}, icon("folder"), t("auth.point_files")),
+      h("li", {}, icon("video"), t("auth.point_video"))),
     h("a", { class: "btn btn-secondary", href: "#/join", testid: "have-code" }, t("auth.have_code")));
 }
 

@@ -1,6 +1,6 @@
 // The room's live chat: the "chat" thread's posts, sent with chat:send.
 import { api, paths } from "../api.js";
-import { h, replace, serverHtml } from "../dom.js";
+import { h, icon, replace, serverHtml } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { live } from "../socket.js";
 import { announce } from "../ui.js";
@@ -19,7 +19,7 @@ export class ChatPanel extends Panel {
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
     const canWrite = session.canWrite;
     replace(host,
-      h("h2", { id: "chat-h" }, h("span", { "aria-hidden": "true" }, "💬 "), t("chat.title")),
+      h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")),
       this.log,
       canWrite
         ? h("form", { class: "chat-form", onsubmit: (e) => { e.preventDefault(); this.send(); } },
@@ -82,7 +82,7 @@ export class ChatPanel extends Panel {
       serverHtml(post.html),
       canDelete
         ? h("button", { type: "button", class: "icon-btn chat-del", "aria-label": t("chat.delete"), title: t("chat.delete"),
-          onclick: () => this.remove(post) }, "✕")
+          onclick: () => this.remove(post) }, icon("x"))
         : null);
   }
 

@@ -1,21 +1,17 @@
 // The room's file archive: folders, drag and drop, one progress bar per upload,
 // image previews. Files appear for everyone through file:new.
 import { api, paths, upload } from "../api.js";
-import { h, replace } from "../dom.js";
+import { h, icon, replace } from "../dom.js";
 import { formatSize, timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, navigate } from "../ui.js";
 import { Panel, authorId } from "./panel.js";
 
-const ICONS = [
-  [/^image\//, "🖼️"], [/^video\//, "🎞️"], [/^audio\//, "🎵"], [/pdf$/, "📕"],
-  [/(zip|compressed|tar)/, "🗜️"], [/(sheet|excel|csv)/, "📊"], [/(presentation|powerpoint)/, "📽️"],
-  [/(word|document|text)/, "📄"],
-];
+const ICONS = [[/^image\//, "image"], [/^video\//, "video"], [/^audio\//, "mic"]];
 
 function iconFor(mime) {
   const hit = ICONS.find(([re]) => re.test(mime || ""));
-  return hit ? hit[1] : "📦";
+  return hit ? hit[1] : "file";
 }
 
 function cleanFolder(path) {
@@ -34,7 +30,7 @@ export class FilesPanel extends Panel {
       onchange: () => { this.start([...this.input.files]); this.input.value = ""; } });
     const canWrite = session.canWrite;
     this.drop = h("div", { class: "dropzone", testid: "dropzone" },
-      h("p", {}, h("span", { "aria-hidden": "true" }, "⬆️ "), t("files.drop_here")),
+      h("p", { class: "drop-text" }, icon("upload"), t("files.drop_here")),
       this.input,
       h("label", { for: "file-input", class: "btn btn-primary" }, t("files.choose")),
       h("p", { class: "hint" }, t("files.limit_hint")));
@@ -106,7 +102,7 @@ export class FilesPanel extends Panel {
   render() {
     const parts = this.folder ? this.folder.split("/") : [];
     replace(this.crumbs,
-      h("a", { href: this.folderHref(""), "aria-current": parts.length ? null : "page" }, "🏠 ", t("files.all")),
+      h("a", { href: this.folderHref(""), "aria-current": parts.length ? null : "page" }, icon("home"), " ", t("files.all")),
       parts.map((p, i) => [" / ", h("a", { href: this.folderHref(parts.slice(0, i + 1).join("/")), "aria-current": i === parts.length - 1 ? "page" : null }, p)]));
     const files = [...this.session.files.values()]
       .filter((f) => cleanFolder(f.folder) === this.folder)
@@ -118,7 +114,7 @@ export class FilesPanel extends Panel {
     }
     replace(this.list,
       folders.map((name) => h("li", { class: "file-row folder-row" },
-        h("span", { class: "file-thumb", "aria-hidden": "true" }, "📂"),
+        h("span", { class: "file-thumb folder-thumb" }, icon("folder")),
         h("a", { href: this.folderHref(this.folder ? `${this.folder}/${name}` : name), class: "file-name" }, name))),
       files.map((f) => this.fileRow(f)));
   }
@@ -128,7 +124,7 @@ export class FilesPanel extends Panel {
     const thumb = isImage
       ? h("img", { class: "file-thumb", alt: "", loading: "lazy", src: paths.thumbnail(f.id),
         onerror: (e) => { if (!e.target.dataset.fallback) { e.target.dataset.fallback = "1"; e.target.src = paths.content(f.id); } } })
-      : h("span", { class: "file-thumb", "aria-hidden": "true" }, iconFor(f.mime));
+      : h("span", { class: "file-thumb" }, icon(iconFor(f.mime)));
     const uploader = f.uploader && typeof f.uploader === "object" ? f.uploader.display_name : "";
     const mine = authorId(f.uploader) === this.session.me.id;
     return h("li", { class: "file-row", testid: "file", dataset: { fileId: f.id } },

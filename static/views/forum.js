@@ -1,7 +1,7 @@
 // The forum: threads (pinned first, then the liveliest) and a thread's posts,
 // which arrive live. Post bodies are Markdown rendered and cleaned by the server.
 import { api, paths } from "../api.js";
-import { field, h, replace, serverHtml } from "../dom.js";
+import { field, h, icon, replace, serverHtml } from "../dom.js";
 import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, busy, formError, navigate } from "../ui.js";
@@ -56,8 +56,8 @@ export class ForumPanel extends Panel {
     if (!threads.length) return replace(this.list, h("li", { class: "empty" }, t("forum.no_threads")));
     replace(this.list, threads.map((th) => h("li", { class: "thread-item", dataset: { threadId: th.id } },
       h("a", { href: this.ctx.href("forum", th.id), class: "thread-link", testid: `thread-${th.id}` },
-        th.pinned ? h("span", { class: "pin", title: t("forum.pinned") }, "📌 ", h("span", { class: "visually-hidden" }, t("forum.pinned"))) : null,
-        th.locked ? h("span", { class: "lock", title: t("forum.locked") }, "🔒 ", h("span", { class: "visually-hidden" }, t("forum.locked"))) : null,
+        th.pinned ? h("span", { class: "pin", title: t("forum.pinned") }, icon("pin"), h("span", { class: "visually-hidden" }, t("forum.pinned"))) : null,
+        th.locked ? h("span", { class: "lock", title: t("forum.locked") }, icon("lock"), h("span", { class: "visually-hidden" }, t("forum.locked"))) : null,
         h("span", { class: "thread-title" }, th.title)),
       h("span", { class: "thread-meta" },
         authorName(th.author) ? `${authorName(th.author)} · ` : "",
@@ -147,7 +147,7 @@ export class ForumPanel extends Panel {
         h("button", { type: "button", class: "btn btn-danger btn-small", onclick: () => this.deleteThread(th) }, t("forum.delete_thread")));
     }
     replace(this.threadHead,
-      h("h2", { class: "thread-h" }, th.pinned ? "📌 " : "", th.locked ? "🔒 " : "", th.title),
+      h("h2", { class: "thread-h" }, th.pinned ? icon("pin") : null, th.locked ? icon("lock") : null, th.title),
       tools.length ? h("div", { class: "toolbar", role: "group", "aria-label": t("forum.thread_tools") }, tools) : null);
     const canReply = s.canWrite && (!th.locked || s.isTeacher);
     replace(this.replyHost, canReply ? this.replyForm(th) : h("p", { class: "muted" }, th.locked ? t("forum.locked_note") : t("chat.read_only")));

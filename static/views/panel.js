@@ -23,7 +23,8 @@ export class Panel {
 
 export function flagEl(country) {
   const name = countryName(country);
-  return h("span", { class: "flag", role: "img", "aria-label": name || t("people.no_country"), title: name }, flag(country));
+  if (!name) return null;
+  return h("span", { class: "flag", role: "img", "aria-label": name, title: name }, flag(country));
 }
 
 // "Ana 🇪🇸 · 10:42" above a post or a chat message.

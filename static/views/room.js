@@ -1,7 +1,7 @@
 // One room: a header, tabs (forum, files, video, people, teacher tools) and the
 // live chat beside them. Panels are built once and kept, so a video call or a
 // half-written post survives a look at the files.
-import { h, replace } from "../dom.js";
+import { h, icon, replace } from "../dom.js";
 import { errorText, currentLanguage, t } from "../i18n.js";
 import { RoomSession } from "../roomstate.js";
 import { flashNext, navigate } from "../ui.js";
@@ -13,11 +13,11 @@ import { TeachPanel } from "./teach.js";
 import { VideoPanel } from "./video.js";
 
 const TABS = [
-  { name: "forum", icon: "💬", Panel: ForumPanel },
-  { name: "files", icon: "📁", Panel: FilesPanel },
-  { name: "video", icon: "🎥", Panel: VideoPanel },
-  { name: "people", icon: "👥", Panel: PeoplePanel },
-  { name: "teach", icon: "🧑‍🏫", Panel: TeachPanel, teachers: true },
+  { name: "forum", icon: "forum", Panel: ForumPanel },
+  { name: "files", icon: "folder", Panel: FilesPanel },
+  { name: "video", icon: "video", Panel: VideoPanel },
+  { name: "people", icon: "people", Panel: PeoplePanel },
+  { name: "teach", icon: "teach", Panel: TeachPanel, teachers: true },
 ];
 
 export class RoomView {
@@ -74,7 +74,7 @@ export class RoomView {
     for (const tab of TABS) {
       if (tab.teachers && !s.isTeacher) continue;
       this.tabs.append(h("a", { href: this.href(tab.name), dataset: { tab: tab.name }, testid: `tab-${tab.name}` },
-        h("span", { "aria-hidden": "true" }, tab.icon), " ", t(`room.tab_${tab.name}`)));
+        icon(tab.icon), h("span", {}, t(`room.tab_${tab.name}`))));
     }
     this.panelHost = h("div", { class: "room-panels" });
     const chatHost = h("aside", { class: "chat-panel", "aria-labelledby": "chat-h" });

@@ -1,7 +1,7 @@
 // Teacher tools: invite codes (create, list, revoke) and bulk pupil accounts
 // with a printable credentials sheet (the server shows those passwords once).
 import { api, paths } from "../api.js";
-import { field, h, replace } from "../dom.js";
+import { field, h, icon, replace } from "../dom.js";
 import { formatTime } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, busy, formError } from "../ui.js";
@@ -64,7 +64,9 @@ export class TeachPanel extends Panel {
     try {
       const invites = await api.get(paths.invites(this.session.id));
       if (!invites.length) return replace(this.inviteList, h("li", { class: "empty" }, t("teach.no_invites")));
-      replace(this.inviteList, invites.slice().reverse().map((inv) => this.inviteRow(inv)));
+      const order = (inv) => (inviteState(inv) === "active" ? 0 : 1);
+      const sorted = invites.slice().reverse().sort((a, b) => order(a) - order(b));
+      replace(this.inviteList, sorted.map((inv) => this.inviteRow(inv)));
     } catch (err) {
       replace(this.inviteList, h("li", { class: "form-error" }, errorText(err)));
     }
@@ -73,7 +75,13 @@ export class TeachPanel extends Panel {
 
   inviteRow(inv) {
     const link = `${location.origin}/#/join/${encodeURIComponent(inv.code)}`;
-    return h("li", { class: "invite", testid: "invite", dataset: { code: inv.code, role: inv.role } },
+    const state = inviteState(inv);
+    if (state !== "active") {
+      return h("li", { class: "invite invite-off", testid: "invite", dataset: { code: inv.code, role: inv.role, state } },
+        h("code", { class: "invite-code" }, inv.code),
+        h("span", { class: "invite-meta" }, t(`teach.role_${inv.role}`), " · ", h("strong", {}, t(`teach.state_${state}`))));
+    }
+    return h("li", { class: "invite", testid: "invite", dataset: { code: inv.code, role: inv.role, state } },
       h("code", { class: "invite-code", testid: "invite-code" }, inv.code),
       h("span", { class: "invite-meta" },
         t(`teach.role_${inv.role}`), " · ",
@@ -123,7 +131,7 @@ export class TeachPanel extends Panel {
     replace(this.sheet, h("section", { class: "card sheet", testid: "credentials-sheet", "aria-labelledby": "sheet-h" },
       h("div", { class: "sheet-tools no-print" },
         h("p", { class: "notice", role: "alert" }, t("teach.sheet_once")),
-        h("button", { type: "button", class: "btn btn-primary", onclick: () => window.print(), testid: "print-sheet" }, "🖨️ ", t("teach.print"))),
+        h("button", { type: "button", class: "btn btn-primary", onclick: () => window.print(), testid: "print-sheet" }, icon("print"), t("teach.print"))),
       h("h3", { id: "sheet-h" }, t("teach.sheet_title", { room: room.name })),
       h("ul", { class: "cred-cards" }, creds.map((c) => h("li", { class: "cred-card" },
         h("p", { class: "cred-name" }, c.display_name),
@@ -138,6 +146,13 @@ export class TeachPanel extends Panel {
     document.body.classList.remove("has-sheet");
     super.destroy();
   }
+}
+
+function inviteState(inv) {
+  if (inv.revoked) return "revoked";
+  if (inv.uses >= inv.max_uses) return "used_up";
+  if (inv.expires_at && new Date(inv.expires_at) <= new Date()) return "expired";
+  return "active";
 }
 
 async function copy(text) {
