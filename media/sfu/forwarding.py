@@ -28,6 +28,7 @@ from .model import TrackInfo
 CLOCK_RATE = {"audio": 48000, "video": 90000}  # Opus and every video codec in RTP
 FRAME_STEP = {"audio": 960, "video": 3000}  # 20 ms, and 1/30 s: the gap left at a switch
 QUEUE_FRAMES = {"audio": 25, "video": 16}  # about half a second either way
+STALE_AFTER = 3.0  # seconds without frames after which a video is no longer offered to last-N
 SPEAKING_LEVEL = 50  # ssrc-audio-level at or under this (louder than -50 dBov) counts as speech
 
 
@@ -52,6 +53,7 @@ class Publication:
         self.ended = False
         self.last_spoke = 0.0
         self.frames_in = 0
+        self.last_frame_at = time.monotonic()  # creation counts, so a new track gets a chance
         self.keyframes = KeyframeRequester(self._send_pli)
         self._receiver = receiver
         self._sinks: list[ForwardedTrack] = []
@@ -66,6 +68,7 @@ class Publication:
             self.ended = True
             return
         self.frames_in += 1
+        self.last_frame_at = time.monotonic()
         if not self.enabled or not self._sinks:
             return
         if self._is_keyframe is None:
@@ -73,6 +76,10 @@ class Publication:
         encoded = EncodedFrame(frame.data, frame.timestamp, self._is_keyframe(frame.data))
         for sink in self._sinks:
             sink.push(encoded)
+
+    def live(self, now: float) -> bool:
+        """Whether frames arrived lately (a client that stops a track may never say so)."""
+        return now - self.last_frame_at < STALE_AFTER
 
     def on_audio_level(self, level: int) -> None:
         """Note speech from the ssrc-audio-level header extension (0 loudest, 127 silence)."""

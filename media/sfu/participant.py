@@ -60,17 +60,20 @@ class Participant:
         self.subscriber: RTCPeerConnection | None = None
         self.slots: list[Slot] = []
         self.renegotiate_later = False
+        self._offering = False
+        self._closing = False
         self._config = config
         self._on_state = on_state
 
     def _connection(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(self._config.rtc_configuration())
+        return RTCPeerConnection(self._config.rtc_configuration())
 
+    def _watch(self, pc: RTCPeerConnection) -> None:
+        # Watched only once negotiated, so closing a connection whose SDP failed is silent.
         @pc.on("connectionstatechange")
         def on_connection_state() -> None:
-            self._on_state(self, pc.connectionState)
-
-        return pc
+            if not self._closing:
+                self._on_state(self, pc.connectionState)
 
     async def publish(self, sdp: str, sources: Mapping[str, str]) -> tuple[str, list[Publication]]:
         """Answer the client's (re)offer; return the answer and the publications it created.
@@ -99,6 +102,8 @@ class Participant:
             raise
         finally:
             pc.remove_listener("track", on_track)
+        if fresh:
+            self._watch(pc)
         self.publisher = pc
         return answer, created
 
@@ -124,7 +129,17 @@ class Participant:
         # At least one audio m-line, so the offer is never empty even with last_n = 0.
         for _ in range(max(1, audio_slots)):
             self.add_slot("audio")
-        return await signalling.create_offer(self.subscriber, self._config.addresses)
+        offer = await self._offer(self.subscriber)
+        self._watch(self.subscriber)
+        return offer
+
+    async def _offer(self, pc: RTCPeerConnection) -> str:
+        # While an offer is being built (ICE gathering awaits), another must wait its turn.
+        self._offering = True
+        try:
+            return await signalling.create_offer(pc, self._config.addresses)
+        finally:
+            self._offering = False
 
     def add_slot(self, kind: Kind) -> Slot:
         """Add a sendonly m-line to the subscribing connection (takes effect at the next offer)."""
@@ -146,11 +161,11 @@ class Participant:
         (the session re-offers once that answer arrives)."""
         if self.subscriber is None:
             return None
-        if self.subscriber.signalingState != "stable":
+        if self._offering or self.subscriber.signalingState != "stable":
             self.renegotiate_later = True
             return None
         self.renegotiate_later = False
-        return await signalling.create_offer(self.subscriber, self._config.addresses)
+        return await self._offer(self.subscriber)
 
     async def accept_answer(self, sdp: str) -> None:
         """Apply the client's answer to the SFU's latest offer."""
@@ -160,6 +175,7 @@ class Participant:
 
     async def close(self) -> None:
         """Close both connections (their senders' and receivers' tasks end with them)."""
+        self._closing = True
         for slot in self.slots:
             slot.track.stop()
         for pc in (self.publisher, self.subscriber):

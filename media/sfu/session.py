@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -102,6 +103,7 @@ class Session:
 
     def _route_video(self, participant: Participant) -> None:
         slots = participant.slots_of("video")
+        now = time.monotonic()
         candidates = [
             lastn.Candidate(
                 key=key,
@@ -113,6 +115,7 @@ class Session:
             for key, p in self.publications.items()
             if p.info.kind == "video"
             and p.enabled
+            and p.live(now)
             and p.info.participant_id != participant.participant_id
         ]
         keys = {id(p): key for key, p in self.publications.items()}
@@ -144,6 +147,15 @@ class Session:
                 publication.set_enabled(enabled)
         self.resync()
 
+    def unpublish(self, participant_id: str, mid: str) -> bool:
+        """Forget one published track (the client stopped it); False if there was none."""
+        publication = self.publications.pop(f"{participant_id}/{mid}", None)
+        if publication is None:
+            return False
+        publication.close()
+        self.resync()
+        return True
+
     async def remove(self, participant_id: str) -> None:
         """Drop a participant: their publications stop, their connections close."""
         participant = self.participants.pop(participant_id, None)
@@ -158,7 +170,10 @@ class Session:
         self.resync()
 
     def _on_state(self, participant: Participant, state: str) -> None:
-        if state == "failed" and self.participants.get(participant.participant_id) is participant:
+        if (
+            state in ("failed", "closed")
+            and self.participants.get(participant.participant_id) is participant
+        ):
             self.spawn(self.remove(participant.participant_id))
             self._emit(ParticipantGone(self.session_id, participant.participant_id, state))
 

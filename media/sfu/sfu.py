@@ -112,6 +112,13 @@ class Sfu:
         if participant.renegotiate_later:
             session.spawn(session.offer(participant))
 
+    def unpublish(self, session_id: str, participant_id: str, mid: str) -> None:
+        """Stop forwarding one of a participant's tracks, named by its mid on their publishing
+        connection (as in `tracks()`); the client should also renegotiate it away."""
+        self._participant(session_id, participant_id)
+        if not self._session(session_id).unpublish(participant_id, mid):
+            raise MediaError("not_found", f"no published track with mid {mid!r}")
+
     def mute(self, session_id: str, participant_id: str, kind: Kind = "audio") -> None:
         """Stop forwarding a participant's audio ("audio") or video ("video", every source)."""
         self._participant(session_id, participant_id)
