@@ -18,6 +18,12 @@ from .forwarding import ForwardedTrack, Publication
 from .model import DEFAULT_SOURCE, SOURCES, Kind, SfuConfig, SlotInfo, Source, TrackInfo
 
 
+def _check_sources(sources: Mapping[str, str]) -> None:
+    bad = {label for label in sources.values() if label not in SOURCES}
+    if bad:
+        raise MediaError("invalid", f"unknown source labels: {sorted(bad)}")
+
+
 class Slot:
     """One sendonly m-line of the subscribing connection and the `ForwardedTrack` behind it."""
 
@@ -81,9 +87,7 @@ class Participant:
         `sources` maps a track id or a mid to "camera", "microphone" or "screen"; unlabelled
         audio is the microphone and unlabelled video the camera.
         """
-        bad = {label for label in sources.values() if label not in SOURCES}
-        if bad:
-            raise MediaError("invalid", f"unknown source labels: {sorted(bad)}")
+        _check_sources(sources)
         fresh = self.publisher is None
         pc = self.publisher or self._connection()
         created: list[Publication] = []
