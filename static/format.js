@@ -55,6 +55,24 @@ export function flag(country) {
   return String.fromCodePoint(...[...code].map((c) => 0x1f1a5 + c.charCodeAt(0)));
 }
 
+// Some systems (Windows, or no colour emoji font) draw a flag as two letters or two boxes.
+// Measuring whether the pair joins into one glyph tells us; if not, we show the code.
+let flagsDrawn = null;
+export function flagsSupported() {
+  if (flagsDrawn === null) {
+    try {
+      const ctx = document.createElement("canvas").getContext("2d");
+      ctx.font = "32px sans-serif";
+      const pair = ctx.measureText(flag("FR")).width;
+      const one = ctx.measureText(String.fromCodePoint(0x1f1eb)).width;
+      flagsDrawn = pair > 0 && pair < one * 1.5;
+    } catch {
+      flagsDrawn = false;
+    }
+  }
+  return flagsDrawn;
+}
+
 export function countryName(country) {
   const code = String(country || "").trim().toUpperCase();
   if (!/^[A-Z]{2}$/.test(code)) return "";

@@ -1,6 +1,6 @@
 // The common life of a room panel: listen to the room session while alive.
 import { h } from "../dom.js";
-import { flag, countryName, timeElement } from "../format.js";
+import { countryName, flag, flagsSupported, timeElement } from "../format.js";
 import { t } from "../i18n.js";
 
 export class Panel {
@@ -24,7 +24,10 @@ export class Panel {
 export function flagEl(country) {
   const name = countryName(country);
   if (!name) return null;
-  return h("span", { class: "flag", role: "img", "aria-label": name, title: name }, flag(country));
+  const code = String(country).trim().toUpperCase();
+  return flagsSupported()
+    ? h("span", { class: "flag", role: "img", "aria-label": name, title: name }, flag(code))
+    : h("span", { class: "flag flag-code", role: "img", "aria-label": name, title: name }, code);
 }
 
 // "Ana 🇪🇸 · 10:42" above a post or a chat message.

@@ -96,15 +96,21 @@ def live_server(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium() -> Path:
+    """Debian's Chromium; its absence fails the test loudly instead of skipping it."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: the e2e tests use Debian's chromium "
             "(`make system-deps` or `apt-get install -y chromium`)"
         )
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         instance = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield instance

@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import Visitor
+from tests.e2e.conftest import Visitor, Visitors
 
 PASSWORD = "correct horse battery"
 
@@ -72,7 +72,9 @@ async def join_as_new_pupil(v: Visitor, code: str, name: str, username: str) -> 
     return room_id_of(page.url)
 
 
-async def teacher_and_pupil(visitors, room_name: str = "Rivers of Europe"):  # type: ignore[no-untyped-def]
+async def teacher_and_pupil(
+    visitors: Visitors, room_name: str = "Rivers of Europe"
+) -> tuple[Visitor, Visitor, str, str]:
     """A teacher in France founds a room; a pupil in Poland joins it with a pupil code."""
     teacher = await visitors.new()
     await sign_up_teacher(teacher, "marie", "Marie Curie", "FR")

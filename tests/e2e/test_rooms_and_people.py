@@ -37,7 +37,9 @@ async def test_pupil_joins_with_code_and_both_see_each_other_online(visitors: Vi
     # The teacher revokes the code; the list marks it revoked.
     await teacher.page.click(tid("tab-teach"))
     teacher.page.once("dialog", lambda dialog: dialog.accept())
-    await teacher.page.locator(f'{tid("invite")}[data-code="{code}"] {tid("revoke-invite")}').click()
+    await teacher.page.locator(
+        f'{tid("invite")}[data-code="{code}"] {tid("revoke-invite")}'
+    ).click()
     revoked = teacher.page.locator(f'{tid("invite")}[data-code="{code}"]')
     await expect(revoked).to_have_attribute("data-state", "revoked")
     await teacher.shot("teacher-tools")
