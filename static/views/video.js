@@ -1,13 +1,318 @@
-// Live video (filled in once the media signalling is documented).
-import { h, replace } from "../dom.js";
-import { t } from "../i18n.js";
+// The video call: a lobby (camera + microphone, or audio only), then the grid
+// of tiles, our controls, and for teachers the controls on each participant.
+import { Call, MEDIA } from "../call.js";
+import { h, icon, replace } from "../dom.js";
+import { errorText, t } from "../i18n.js";
+import { announce } from "../ui.js";
 import { Panel } from "./panel.js";
+
+function mediaErrorText(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError") return t("video.err_refused");
+  if (name === "NotFoundError" || name === "OverconstrainedError") return t("video.err_missing");
+  if (name === "NotReadableError" || name === "AbortError") return t("video.err_busy");
+  if (name === "NotSupportedError") return t("video.err_unsupported");
+  return errorText(err);
+}
+
+function toggle(name, label, onIcon, offIcon, onclick) {
+  const btn = h("button", { type: "button", class: "ctl", testid: name, "aria-pressed": "true", onclick },
+    h("span", { class: "ctl-icon" }, icon(onIcon)), h("span", { class: "ctl-label" }, label));
+  btn.setIcon = (on) => {
+    btn.querySelector(".ctl-icon").replaceChildren(icon(on ? onIcon : offIcon));
+  };
+  return btn;
+}
 
 export class VideoPanel extends Panel {
   constructor(session, host, ctx) {
     super(session, host, ctx);
-    replace(host, h("div", { class: "panel-head" }, h("h2", {}, t("video.title"))),
-      h("div", { class: "video-grid", testid: "video-grid" }),
-      h("p", { class: "muted" }, t("video.unavailable")));
+    this.call = null;
+    this.tiles = new Map(); // mid -> {el, video}
+    this.audios = new Map(); // mid -> <audio>
+    this.hands = new Set();
+    this.mic = true;
+    this.cam = true;
+    this.mutedBy = { audio: false, video: false };
+    this.grid = h("div", { class: "video-grid", testid: "video-grid", "aria-label": t("video.grid") });
+    this.audioHost = h("div", { hidden: true });
+    this.status = h("p", { class: "call-status", role: "status" });
+    this.error = h("p", { class: "form-error", role: "alert", hidden: true });
+    this.lobby = this.renderLobby();
+    this.stage = this.renderStage();
+    replace(host,
+      h("div", { class: "panel-head" }, h("h2", {}, t("video.title")), this.status),
+      this.error, this.lobby, this.stage, this.audioHost);
+  }
+
+  renderLobby() {
+    this.audioOnly = h("input", { type: "checkbox", id: "audio-only", testid: "audio-only" });
+    this.joinBtn = h("button", { type: "button", class: "btn btn-primary btn-large", testid: "join-video", onclick: () => this.join() },
+      icon("video"), t("video.join"));
+    return h("div", { class: "card video-lobby" },
+      h("div", { class: "lobby-art", "aria-hidden": "true" }, icon("video")),
+      h("div", {},
+        h("p", {}, t("video.intro")),
+        h("p", { class: "check" }, this.audioOnly, " ", h("label", { for: "audio-only" }, t("video.audio_only"))),
+        this.joinBtn,
+        h("p", { class: "hint" }, t("video.privacy"))));
+  }
+
+  renderStage() {
+    this.micBtn = toggle("mic-toggle", t("video.mic"), "mic", "mic-off", () => this.toggleMic());
+    this.camBtn = toggle("camera-toggle", t("video.camera"), "video", "video-off", () => this.toggleCam());
+    this.screenBtn = h("button", { type: "button", class: "ctl", testid: "screen-share", "aria-pressed": "false", onclick: () => this.toggleScreen() },
+      h("span", { class: "ctl-icon" }, icon("screen")), h("span", { class: "ctl-label" }, t("video.screen")));
+    this.handBtn = h("button", { type: "button", class: "ctl", testid: "raise-hand", "aria-pressed": "false", onclick: () => this.toggleHand() },
+      h("span", { class: "ctl-icon" }, icon("hand")), h("span", { class: "ctl-label" }, t("video.hand")));
+    const leave = h("button", { type: "button", class: "ctl ctl-leave", testid: "leave-video", onclick: () => this.leave() },
+      h("span", { class: "ctl-icon" }, icon("leave")), h("span", { class: "ctl-label" }, t("video.leave")));
+    this.notice = h("p", { class: "notice call-notice", testid: "call-notice", role: "alert", hidden: true });
+    return h("div", { class: "video-stage", hidden: true },
+      this.notice,
+      this.grid,
+      h("div", { class: "call-controls", role: "toolbar", "aria-label": t("video.controls") },
+        this.micBtn, this.camBtn, this.screenBtn, this.handBtn, leave));
+  }
+
+  nameOf(userId) {
+    const s = this.session;
+    if (userId === s.me.id) return s.me.display_name;
+    const all = [...(s.room.members || []), ...s.presence];
+    const m = all.find((x) => x.id === userId);
+    return m ? m.display_name : t("people.someone");
+  }
+
+  showError(text) {
+    this.error.textContent = text || "";
+    this.error.hidden = !text;
+  }
+
+  async join() {
+    if (this.call) return;
+    this.showError("");
+    this.joinBtn.disabled = true;
+    this.status.textContent = t("video.connecting");
+    const call = new Call(this.session.id);
+    const audioOnly = this.audioOnly.checked;
+    try {
+      await call.capture({ audio: true, video: !audioOnly });
+    } catch (err) {
+      // Try the microphone alone before giving up on sending anything.
+      let fallback = null;
+      if (!audioOnly) {
+        try {
+          await call.capture({ audio: true, video: false });
+          fallback = t("video.camera_missing_audio_only");
+        } catch {
+          fallback = null;
+        }
+      }
+      this.showError(fallback ? `${mediaErrorText(err)} ${fallback}` : `${mediaErrorText(err)} ${t("video.listen_only")}`);
+    }
+    this.call = call;
+    this.wire(call);
+    this.lobby.hidden = true;
+    this.stage.hidden = false;
+    this.addLocalTile(call.local);
+    try {
+      await call.join();
+      this.status.textContent = t("video.connected");
+    } catch (err) {
+      this.showError(errorText(err));
+      await this.leave(true);
+    }
+  }
+
+  wire(call) {
+    call.addEventListener("track", (e) => this.onTrack(e.detail));
+    call.addEventListener("slots", () => this.renderSlots());
+    call.addEventListener("state", (e) => this.onState(e.detail));
+    call.addEventListener("moderation", (e) => this.onModeration(e.detail));
+    call.addEventListener("connection", (e) => {
+      if (e.detail.state === "failed") this.status.textContent = t("video.connection_failed");
+    });
+    call.addEventListener("error", (e) => this.showError(errorText(e.detail)));
+  }
+
+  addLocalTile(stream) {
+    const hasVideo = stream && stream.getVideoTracks().length;
+    const video = h("video", { autoplay: true, playsinline: true, testid: "local-video", class: "mirror" });
+    video.muted = true;
+    if (stream) video.srcObject = stream;
+    const el = h("figure", { class: `tile local${hasVideo ? "" : " no-video"}` },
+      hasVideo ? video : h("div", { class: "tile-avatar", "aria-hidden": "true" }, icon("mic")),
+      h("figcaption", {}, `${this.session.me.display_name} (${t("video.you")})`));
+    this.localTile = el;
+    this.mic = Boolean(stream && stream.getAudioTracks().length);
+    this.cam = Boolean(hasVideo);
+    this.syncButtons();
+    this.grid.prepend(el);
+  }
+
+  onTrack({ mid, track, kind }) {
+    if (kind === "audio") {
+      const audio = h("audio", { autoplay: true, dataset: { mid } });
+      audio.srcObject = new MediaStream([track]);
+      this.audios.set(mid, audio);
+      this.audioHost.append(audio);
+      return;
+    }
+    const video = h("video", { autoplay: true, playsinline: true });
+    video.muted = true; // sound comes through the audio lines
+    video.srcObject = new MediaStream([track]);
+    const caption = h("figcaption", {});
+    const tools = h("div", { class: "tile-tools" });
+    const el = h("figure", { class: "tile remote", dataset: { mid }, hidden: true }, video, caption, tools);
+    this.tiles.set(mid, { el, video, caption, tools });
+    this.grid.append(el);
+    this.renderSlots();
+  }
+
+  renderSlots() {
+    if (!this.call) return;
+    for (const [mid, tile] of this.tiles) {
+      const slot = this.call.slots.get(mid);
+      const userId = slot && slot.user_id;
+      tile.el.hidden = !userId;
+      if (!userId) {
+        tile.video.removeAttribute("data-user-id");
+        continue;
+      }
+      tile.video.dataset.userId = userId;
+      tile.el.dataset.source = slot.source || "camera";
+      const hand = this.hands.has(userId) ? h("span", { class: "hand", title: t("video.hand_raised") }, icon("hand"), h("span", { class: "visually-hidden" }, t("video.hand_raised"))) : null;
+      replace(tile.caption, hand, this.nameOf(userId), slot.source === "screen" ? ` · ${t("video.screen")}` : "");
+      replace(tile.tools, this.session.isTeacher ? this.teacherTools(userId) : null);
+    }
+  }
+
+  teacherTools(userId) {
+    const name = this.nameOf(userId);
+    return [
+      h("button", { type: "button", class: "tile-btn", testid: "mute-participant", "aria-label": t("video.mute_name", { name }), title: t("video.mute_name", { name }),
+        onclick: () => this.moderate(MEDIA.mute, userId) }, icon("mic-off")),
+      h("button", { type: "button", class: "tile-btn", testid: "video-off-participant", "aria-label": t("video.video_off_name", { name }), title: t("video.video_off_name", { name }),
+        onclick: () => this.moderate(MEDIA.videoOff, userId) }, icon("video-off")),
+    ];
+  }
+
+  async moderate(event, userId) {
+    try {
+      await this.call.request(event, { user_id: userId });
+      announce(t(event === MEDIA.mute ? "video.muted_someone" : "video.video_off_someone", { name: this.nameOf(userId) }));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  onState(state) {
+    if (state && Array.isArray(state.hands)) {
+      this.hands = new Set(state.hands);
+      this.renderSlots();
+    }
+  }
+
+  onModeration(data) {
+    const me = this.session.me.id;
+    if (data.user_id && data.user_id !== me) return;
+    if (data.action === "mute") {
+      this.mutedBy.audio = true;
+      this.mic = false;
+      this.call.setMicrophone(false);
+      this.say(t("video.you_were_muted"));
+    } else if (data.action === "unmute") {
+      this.mutedBy.audio = false;
+      this.say(t("video.you_may_unmute"));
+    } else if (data.action === "video_off") {
+      this.mutedBy.video = true;
+      this.cam = false;
+      this.call.setCamera(false);
+      this.say(t("video.your_video_stopped"));
+    }
+    this.syncButtons();
+  }
+
+  say(text) {
+    this.notice.textContent = text;
+    this.notice.hidden = false;
+  }
+
+  syncButtons() {
+    const hasMic = Boolean(this.call && this.call.local && this.call.local.getAudioTracks().length);
+    const hasCam = Boolean(this.call && this.call.local && this.call.local.getVideoTracks().length);
+    this.micBtn.setAttribute("aria-pressed", String(this.mic));
+    this.micBtn.dataset.state = this.mutedBy.audio ? "muted-by-teacher" : this.mic ? "on" : "off";
+    this.micBtn.disabled = !hasMic || this.mutedBy.audio;
+    this.micBtn.setIcon(this.mic);
+    this.micBtn.querySelector(".ctl-label").textContent = this.mutedBy.audio ? t("video.muted_by_teacher") : this.mic ? t("video.mic") : t("video.mic_off");
+    this.camBtn.setAttribute("aria-pressed", String(this.cam));
+    this.camBtn.dataset.state = this.mutedBy.video ? "off-by-teacher" : this.cam ? "on" : "off";
+    this.camBtn.disabled = !hasCam || this.mutedBy.video;
+    this.camBtn.setIcon(this.cam);
+    this.camBtn.querySelector(".ctl-label").textContent = this.cam ? t("video.camera") : t("video.camera_off");
+    if (this.localTile) this.localTile.classList.toggle("cam-off", !this.cam);
+  }
+
+  toggleMic() {
+    this.mic = !this.mic;
+    this.call.setMicrophone(this.mic);
+    this.syncButtons();
+  }
+
+  toggleCam() {
+    this.cam = !this.cam;
+    this.call.setCamera(this.cam);
+    this.syncButtons();
+  }
+
+  async toggleScreen() {
+    try {
+      if (this.call.screen) await this.call.stopScreen();
+      else await this.call.shareScreen();
+    } catch (err) {
+      if (err && err.name !== "NotAllowedError") this.showError(mediaErrorText(err));
+    }
+    this.screenBtn.setAttribute("aria-pressed", String(Boolean(this.call && this.call.screen)));
+  }
+
+  async toggleHand() {
+    const raised = this.handBtn.getAttribute("aria-pressed") !== "true";
+    try {
+      await this.call.request(MEDIA.hand, { raised });
+      this.handBtn.setAttribute("aria-pressed", String(raised));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  async leave(quiet = false) {
+    const call = this.call;
+    this.call = null;
+    if (call) await call.leave();
+    for (const tile of this.tiles.values()) tile.video.srcObject = null;
+    for (const audio of this.audios.values()) audio.srcObject = null;
+    this.tiles.clear();
+    this.audios.clear();
+    replace(this.grid);
+    replace(this.audioHost);
+    this.localTile = null;
+    this.mutedBy = { audio: false, video: false };
+    this.notice.hidden = true;
+    this.stage.hidden = true;
+    this.lobby.hidden = false;
+    this.joinBtn.disabled = false;
+    this.handBtn.setAttribute("aria-pressed", "false");
+    this.screenBtn.setAttribute("aria-pressed", "false");
+    if (!quiet) this.status.textContent = t("video.left");
+  }
+
+  changed(kind) {
+    if (kind === "presence" || kind === "room") this.renderSlots();
+  }
+
+  destroy() {
+    this.leave(true);
+    super.destroy();
   }
 }

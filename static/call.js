@@ -1,0 +1,214 @@
+// A live video call through the server's SFU: one publishing RTCPeerConnection
+// (we offer our camera, microphone and screen) and one subscribing connection
+// (the SFU offers a fixed set of video "slots" and one audio line per speaker,
+// and tells us which user each slot shows). Signalling rides on Socket.IO.
+import { live } from "./socket.js";
+
+// The Socket.IO names of the media signalling, in one place.
+export const MEDIA = {
+  join: "media:join",
+  leave: "media:leave",
+  publish: "media:publish",
+  subscribe: "media:subscribe",
+  answer: "media:answer",
+  offer: "media:offer", // server -> client: a re-offer on the subscribing connection
+  slots: "media:slots", // server -> client: which user feeds each mid
+  state: "media:state", // server -> client: who is in the call, hands, mutes
+  hand: "media:hand",
+  mute: "media:mute",
+  unmute: "media:unmute",
+  videoOff: "media:video_off",
+};
+
+// No trickle ICE on the SFU side: send SDP only once every candidate is in it.
+function gathered(pc, ms = 5000) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, ms);
+  });
+}
+
+export class Call extends EventTarget {
+  constructor(roomId) {
+    super();
+    this.roomId = roomId;
+    this.pub = null;
+    this.sub = null;
+    this.local = null; // MediaStream of camera and microphone
+    this.screen = null; // MediaStream of a screen share
+    this.senders = {}; // camera, microphone, screen -> RTCRtpSender
+    this.slots = new Map(); // mid -> {kind, user_id, source}
+    this.remote = new Map(); // mid -> MediaStreamTrack
+    this.unsubscribe = [];
+    this.iceServers = [];
+    this.ended = false;
+  }
+
+  emit(kind, data) {
+    this.dispatchEvent(new CustomEvent(kind, { detail: data }));
+  }
+
+  request(event, payload = {}) {
+    return live.request(event, { room_id: this.roomId, ...payload });
+  }
+
+  // Ask for camera and/or microphone; rethrows the browser's error for the view to explain.
+  async capture({ audio = true, video = true } = {}) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      const err = new Error("no mediaDevices");
+      err.name = "NotSupportedError";
+      throw err;
+    }
+    this.local = await navigator.mediaDevices.getUserMedia({
+      audio: audio ? { echoCancellation: true, noiseSuppression: true } : false,
+      video: video ? { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } : false,
+    });
+    return this.local;
+  }
+
+  async join() {
+    for (const [name, fn] of [
+      [MEDIA.offer, (d) => this.onOffer(d)],
+      [MEDIA.slots, (d) => this.onSlots(d)],
+      [MEDIA.state, (d) => this.emit("state", d)],
+      ["moderation", (d) => this.emit("moderation", d)],
+    ]) {
+      this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));
+    }
+    const ack = await this.request(MEDIA.join);
+    this.iceServers = ack.ice_servers || ack.iceServers || [];
+    if (ack.slots) this.onSlots(ack);
+    this.emit("state", ack);
+    if (this.local && this.local.getTracks().length) await this.publish();
+    await this.subscribe();
+    return ack;
+  }
+
+  newConnection() {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    pc.addEventListener("connectionstatechange", () => {
+      this.emit("connection", { pc, state: pc.connectionState });
+    });
+    return pc;
+  }
+
+  sources() {
+    const out = {};
+    for (const [source, sender] of Object.entries(this.senders)) {
+      if (sender.track) out[sender.track.id] = source;
+      const tr = this.pub && this.pub.getTransceivers().find((t) => t.sender === sender);
+      if (tr && tr.mid) out[tr.mid] = source;
+    }
+    return out;
+  }
+
+  async publish() {
+    if (!this.pub) {
+      this.pub = this.newConnection();
+      for (const track of this.local.getTracks()) {
+        const stream = new MediaStream([track]);
+        const tr = this.pub.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+        this.senders[track.kind === "audio" ? "microphone" : "camera"] = tr.sender;
+      }
+    }
+    await this.negotiatePublish();
+  }
+
+  async negotiatePublish() {
+    const offer = await this.pub.createOffer();
+    await this.pub.setLocalDescription(offer);
+    await gathered(this.pub);
+    const ack = await this.request(MEDIA.publish, { sdp: this.pub.localDescription.sdp, sources: this.sources() });
+    await this.pub.setRemoteDescription({ type: "answer", sdp: ack.sdp || ack.answer });
+  }
+
+  async subscribe() {
+    this.sub = this.newConnection();
+    this.sub.addEventListener("track", (e) => {
+      const mid = e.transceiver && e.transceiver.mid;
+      this.remote.set(mid, e.track);
+      this.emit("track", { mid, track: e.track, kind: e.track.kind });
+    });
+    const ack = await this.request(MEDIA.subscribe);
+    await this.answerOffer(ack.sdp || ack.offer);
+    if (ack.slots) this.onSlots(ack);
+  }
+
+  async answerOffer(sdp) {
+    await this.sub.setRemoteDescription({ type: "offer", sdp });
+    const answer = await this.sub.createAnswer();
+    await this.sub.setLocalDescription(answer);
+    await gathered(this.sub);
+    await this.request(MEDIA.answer, { sdp: this.sub.localDescription.sdp });
+  }
+
+  async onOffer(data) {
+    if (!this.sub || this.ended) return;
+    try {
+      await this.answerOffer(data.sdp);
+    } catch (err) {
+      this.emit("error", err);
+    }
+  }
+
+  onSlots(data) {
+    this.slots = new Map((data.slots || []).map((s) => [s.mid, s]));
+    this.emit("slots", this.slots);
+  }
+
+  setMicrophone(on) {
+    for (const t of this.local ? this.local.getAudioTracks() : []) t.enabled = on;
+  }
+
+  setCamera(on) {
+    for (const t of this.local ? this.local.getVideoTracks() : []) t.enabled = on;
+  }
+
+  async shareScreen() {
+    this.screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    const [track] = this.screen.getVideoTracks();
+    if (!this.pub) this.pub = this.newConnection();
+    const tr = this.pub.addTransceiver(track, { direction: "sendonly", streams: [this.screen] });
+    this.senders.screen = tr.sender;
+    track.addEventListener("ended", () => this.stopScreen());
+    await this.negotiatePublish();
+    return this.screen;
+  }
+
+  async stopScreen() {
+    if (!this.screen) return;
+    this.screen.getTracks().forEach((t) => t.stop());
+    this.screen = null;
+    const sender = this.senders.screen;
+    delete this.senders.screen;
+    if (this.pub && sender && !this.ended) {
+      const tr = this.pub.getTransceivers().find((t) => t.sender === sender);
+      if (tr) tr.stop();
+      try {
+        await this.negotiatePublish();
+      } catch (err) {
+        this.emit("error", err);
+      }
+    }
+    this.emit("screen", null);
+  }
+
+  async leave() {
+    if (this.ended) return;
+    this.ended = true;
+    this.unsubscribe.forEach((fn) => fn());
+    for (const stream of [this.local, this.screen]) if (stream) stream.getTracks().forEach((t) => t.stop());
+    for (const pc of [this.pub, this.sub]) if (pc) pc.close();
+    try {
+      await this.request(MEDIA.leave);
+    } catch {
+      // The server also drops us when the connections close.
+    }
+  }
+}
