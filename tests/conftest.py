@@ -1,0 +1,168 @@
+"""Shared fixtures: settings on a temporary directory, a real listening server, people with their
+own HTTP clients and cookie jars, and real Socket.IO clients connected to that server."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from rooms.ratelimit import Rate
+from server.app import create_app
+from server.config import Settings
+from server.session import COOKIE
+
+PUBLIC_URL = "http://twinrooms.test"
+GENEROUS = Rate(10_000, 1)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        secret_key=b"test secret key that is long enough!",
+        public_url=PUBLIC_URL,
+        test_fast_hash=True,
+        rate_login=GENEROUS,
+        rate_signup=GENEROUS,
+        rate_join=GENEROUS,
+        rate_post=GENEROUS,
+        rate_chat=GENEROUS,
+        rate_upload=GENEROUS,
+        media_addresses=("127.0.0.1",),
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def server(app: web.Application) -> AsyncIterator[TestServer]:
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
+@dataclass
+class Person:
+    """A test user: their own HTTP client and cookie jar, and their Socket.IO connections."""
+
+    client: TestClient
+    server: TestServer
+    user: dict[str, Any] = field(default_factory=dict)
+    sockets: list[socketio.AsyncClient] = field(default_factory=list)
+    http: aiohttp.ClientSession | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.user["id"])
+
+    async def call(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
+        """Send a request and check its status; returns the decoded JSON body, if any."""
+        response = await self.client.request(method, path, json=json)
+        text = await response.text()
+        assert response.status == status, f"{method} {path}: {response.status} {text}"
+        return await response.json() if text else None
+
+    def session_token(self) -> str:
+        cookies = self.client.session.cookie_jar.filter_cookies(self.server.make_url("/"))
+        return cookies[COOKIE].value
+
+    async def connect(self, **kwargs: Any) -> socketio.AsyncClient:
+        """A real Socket.IO client, signed in with this person's session cookie."""
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        headers = {"Cookie": f"{COOKIE}={self.session_token()}"}
+        await sio.connect(
+            str(self.server.make_url("/")),
+            headers=headers,
+            transports=["websocket"],
+            wait_timeout=5,
+            **kwargs,
+        )
+        self.sockets.append(sio)
+        return sio
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+async def people(server: TestServer) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
+    """A factory of signed-up teachers (or, with `signup=False`, anonymous visitors)."""
+    made: list[Person] = []
+
+    async def make(name: str = "", *, signup: bool = True, country: str = "FR") -> Person:
+        client = TestClient(server)
+        await client.start_server()
+        person = Person(client, server)
+        made.append(person)
+        if signup:
+            username = name or f"teacher{next(_counter)}"
+            person.user = await person.call(
+                "POST",
+                "/api/auth/signup",
+                {
+                    "username": username,
+                    "password": "correct horse",
+                    "display_name": username.title(),
+                    "country": country,
+                },
+                status=201,
+            )
+        return person
+
+    yield make
+    for person in made:
+        for sio in person.sockets:
+            await sio.disconnect()
+        if person.http is not None:
+            await person.http.close()
+        await person.client.session.close()  # TestClient.close() would stop the shared server
+
+
+@pytest.fixture
+async def room(people: Callable[..., Awaitable[Person]]) -> dict[str, Any]:
+    """A room founded by a teacher called `owner`, with the owner attached as `room["_owner"]`."""
+    owner = await people("owner")
+    data = await owner.call("POST", "/api/rooms", {"name": "Rivers of Europe"}, status=201)
+    return {**data, "_owner": owner}
+
+
+async def join_as_pupil(
+    people: Callable[..., Awaitable[Person]], owner: Person, room_id: str, name: str = ""
+) -> Person:
+    """A new pupil account joined to the room with a member invite."""
+    invite = await owner.call(
+        "POST", f"/api/rooms/{room_id}/invites", {"role": "member"}, status=201
+    )
+    pupil = await people(signup=False)
+    username = name or f"pupil{next(_counter)}"
+    data = await pupil.call(
+        "POST",
+        "/api/join",
+        {
+            "code": invite["code"],
+            "username": username,
+            "password": "pupil password",
+            "display_name": username.title(),
+        },
+    )
+    pupil.user = data["user"]
+    return pupil
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)

@@ -1,0 +1,70 @@
+"""Settings from the environment and a TOML file; bad values fail with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rooms.ratelimit import Rate
+from server.config import ConfigError, load
+
+
+def test_defaults_give_a_single_node_on_loopback(tmp_path: Path) -> None:
+    settings = load({"TWINROOMS_DATA_DIR": str(tmp_path)})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.origins == ["http://127.0.0.1:8080"]
+    assert settings.rate_chat == Rate(20, 10)
+    assert settings.database_path == tmp_path.resolve() / "twinrooms.sqlite3"
+
+
+def test_the_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = load({"TWINROOMS_DATA_DIR": str(tmp_path)}).secret_key
+    again = load({"TWINROOMS_DATA_DIR": str(tmp_path)}).secret_key
+    assert first == again and len(first) >= 48
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_wildcard_host_is_reached_through_localhost(tmp_path: Path) -> None:
+    settings = load({"TWINROOMS_DATA_DIR": str(tmp_path), "TWINROOMS_HOST": "0.0.0.0"})
+    assert settings.public_url == "http://localhost:8080"
+
+
+def test_https_public_url_makes_cookies_secure(tmp_path: Path) -> None:
+    env = {"TWINROOMS_DATA_DIR": str(tmp_path), "TWINROOMS_PUBLIC_URL": "https://rooms.school.eu/"}
+    settings = load(env)
+    assert settings.secure_cookies and settings.origins == ["https://rooms.school.eu"]
+
+
+def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
+    toml = tmp_path / "twinrooms.toml"
+    toml.write_text('port = 9000\nsignup = "closed"\nallowed_origins = "http://a.test"\n')
+    env = {
+        "TWINROOMS_DATA_DIR": str(tmp_path),
+        "TWINROOMS_CONFIG": str(toml),
+        "TWINROOMS_PORT": "9100",
+    }
+    settings = load(env)
+    assert settings.port == 9100 and settings.signup == "closed"
+    assert settings.allowed_origins == ("http://a.test",)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PORT", "eighty", "TWINROOMS_PORT"),
+        ("SIGNUP", "maybe", "one of open, closed"),
+        ("RATE_LOGIN", "ten", "N/S"),
+        ("ICE_SERVERS", "[1]", "TWINROOMS_ICE_SERVERS"),
+        ("MAX_UPLOAD_BYTES", "0", "at least 1"),
+        ("SECRET_KEY", "short", "at least 32"),
+        ("NO_SUCH_THING", "1", "unknown setting"),
+    ],
+)
+def test_a_bad_value_fails_with_one_clear_line(
+    tmp_path: Path, name: str, value: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"TWINROOMS_DATA_DIR": str(tmp_path), f"TWINROOMS_{name}": value})
+    assert says in str(caught.value) and "\n" not in str(caught.value)
