@@ -45,3 +45,22 @@ async def test_pupil_joins_with_code_and_both_see_each_other_online(visitors: Vi
     await teacher.shot("teacher-tools")
 
     assert teacher.errors == [] and pupil.errors == []
+
+
+@pytest.mark.timeout(90)
+async def test_removed_pupil_leaves_the_room_with_a_message(visitors: Visitors) -> None:
+    teacher, pupil, room_id, _code = await teacher_and_pupil(visitors)
+    await expect(pupil.page.locator(tid("forum"))).to_be_visible()
+
+    await teacher.page.click(tid("tab-people"))
+    row = teacher.page.locator(f'{tid("person")}[data-online="true"]', has_text="Zofia")
+    teacher.page.once("dialog", lambda dialog: dialog.accept())
+    await row.get_by_role("button", name="Remove").click()
+    await expect(teacher.page.locator(tid("person"), has_text="Zofia")).to_have_count(0)
+
+    # The pupil's client heard `moderation {action: "remove"}`: back to "My rooms", told why.
+    await expect(pupil.page.locator(tid("room-list"))).to_be_visible()
+    await expect(pupil.page.get_by_role("alert")).to_contain_text("Rivers of Europe")
+    await expect(pupil.page.locator(tid(f"room-{room_id}"))).to_have_count(0)
+    await pupil.shot("removed")
+    assert teacher.errors == [] and pupil.errors == []
