@@ -61,7 +61,8 @@ export function errorText(err) {
   if (!err) return t("error.internal");
   const code = err.code || "internal";
   const known = messages[`error.${code}`] ?? fallback[`error.${code}`];
-  if (code === "rate_limited" && err.retryAfter) return t("error.rate_limited_wait", { seconds: err.retryAfter });
+  const wait = err.retryAfter || err.retry_after;
+  if (code === "rate_limited" && wait) return t("error.rate_limited_wait", { seconds: Math.ceil(wait) });
   if (code === "invalid" && err.message) return `${t("error.invalid")} ${err.message}`;
   return known || err.message || t("error.internal");
 }

@@ -32,6 +32,11 @@ export class RoomSession extends EventTarget {
   get canWrite() {
     return this.role !== "guest";
   }
+  // A room's chat can be for teachers only (settings.chat_mode "teachers").
+  get canChat() {
+    const mode = this.room && this.room.settings && this.room.settings.chat_mode;
+    return this.canWrite && (this.isTeacher || mode !== "teachers");
+  }
   get chatThread() {
     for (const th of this.threads.values()) if (th.kind === "chat") return th;
     return null;
@@ -211,6 +216,25 @@ const HANDLERS = {
   },
   "room:delete"() {
     this.emit("gone", null);
+  },
+  "member:new"(member) {
+    const members = this.room.members || (this.room.members = []);
+    const { room_id: _room, room_seq: _seq, ...clean } = member;
+    const i = members.findIndex((m) => m.id === clean.id);
+    if (i >= 0) members[i] = { ...members[i], ...clean };
+    else members.push(clean);
+    this.emit("room", this.room);
+  },
+  "member:edit"(data) {
+    const m = (this.room.members || []).find((x) => x.id === data.id);
+    if (m) m.role = data.role;
+    if (data.id === this.me.id) this.room.my_role = data.role;
+    this.emit("room", this.room);
+  },
+  "member:remove"(data) {
+    this.room.members = (this.room.members || []).filter((m) => m.id !== data.id);
+    if (data.id === this.me.id) this.emit("removed", data);
+    else this.emit("room", this.room);
   },
   moderation(data) {
     if (data.action === "remove" && data.user_id === this.me.id) this.emit("removed", data);

@@ -17,20 +17,24 @@ export class ChatPanel extends Panel {
       onkeydown: (e) => this.key(e),
     });
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const canWrite = session.canWrite;
-    replace(host,
-      h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")),
-      this.log,
-      canWrite
-        ? h("form", { class: "chat-form", onsubmit: (e) => { e.preventDefault(); this.send(); } },
-          h("label", { for: "chat-input", class: "visually-hidden" }, t("chat.label")),
-          this.input,
-          h("div", { class: "chat-actions" },
-            h("span", { id: "chat-help", class: "hint" }, t("chat.help")),
-            h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "chat-send" }, t("chat.send"))),
-          this.error)
-        : h("p", { class: "muted" }, t("chat.read_only")));
+    this.form = h("form", { class: "chat-form", onsubmit: (e) => { e.preventDefault(); this.send(); } },
+      h("label", { for: "chat-input", class: "visually-hidden" }, t("chat.label")),
+      this.input,
+      h("div", { class: "chat-actions" },
+        h("span", { id: "chat-help", class: "hint" }, t("chat.help")),
+        h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "chat-send" }, t("chat.send"))),
+      this.error);
+    this.readOnly = h("p", { class: "muted chat-readonly" });
+    replace(host, h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")), this.log, this.form, this.readOnly);
+    this.syncMode();
     this.load();
+  }
+
+  syncMode() {
+    const s = this.session;
+    this.form.hidden = !s.canChat;
+    this.readOnly.hidden = s.canChat;
+    this.readOnly.textContent = s.canWrite ? t("chat.teachers_only") : t("chat.read_only");
   }
 
   async load() {
@@ -114,6 +118,7 @@ export class ChatPanel extends Panel {
 
   changed(kind, data) {
     if (kind === "reset") return this.load();
+    if (kind === "room") return this.syncMode();
     if (!this.threadId && kind === "thread" && data.kind === "chat") this.load();
     if (data && data.thread_id !== this.threadId) return;
     if (kind === "post:new") this.add(data);

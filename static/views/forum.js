@@ -263,7 +263,8 @@ export class ForumPanel extends Panel {
   changed(kind, data) {
     if (kind === "reset") return this.show(this.threadId ? [this.threadId] : []), undefined;
     if (!this.threadId) {
-      if (kind === "thread" || kind === "thread:delete") this.fillList();
+      // Chat messages bump the chat thread; the topic list does not show it.
+      if ((kind === "thread" && data.kind !== "chat") || kind === "thread:delete") this.fillList();
       return undefined;
     }
     if (kind === "thread" && data.id === this.threadId) this.renderThreadHead(data);

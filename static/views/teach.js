@@ -4,7 +4,7 @@ import { api, paths } from "../api.js";
 import { field, h, icon, replace } from "../dom.js";
 import { formatTime } from "../format.js";
 import { errorText, t } from "../i18n.js";
-import { announce, busy, formError } from "../ui.js";
+import { announce, busy, flashNext, formError, navigate } from "../ui.js";
 import { Panel } from "./panel.js";
 
 const EXPIRIES = [[3600, "teach.exp_hour"], [86400, "teach.exp_day"], [604800, "teach.exp_week"], [2592000, "teach.exp_month"]];
@@ -25,8 +25,59 @@ export class TeachPanel extends Panel {
         h("section", { class: "card", "aria-labelledby": "pup-h" },
           h("h3", { id: "pup-h" }, t("teach.pupils")),
           h("p", { class: "muted" }, t("teach.pupils_intro")),
-          this.pupilForm())),
+          this.pupilForm()),
+        session.role === "owner" ? this.settingsCard() : null),
       this.sheet);
+  }
+
+  // The owner's room settings: name, description, who may chat, camera defaults, deletion.
+  settingsCard() {
+    const room = this.session.room;
+    const settings = room.settings || {};
+    const check = (name, label, on) => h("p", { class: "check" },
+      h("input", { type: "checkbox", name, id: `set-${name}`, checked: Boolean(on) }), " ",
+      h("label", { for: `set-${name}` }, label));
+    const form = h("form", { class: "form", testid: "room-settings" },
+      field(t("rooms.name"), h("input", { name: "name", required: true, maxlength: 120, value: room.name })),
+      field(t("rooms.description"), h("textarea", { name: "description", rows: 2, maxlength: 2000 }, room.description || "")),
+      field(t("teach.chat_mode"), h("select", { name: "chat_mode" },
+        h("option", { value: "everyone", selected: settings.chat_mode !== "teachers" }, t("teach.chat_everyone")),
+        h("option", { value: "teachers", selected: settings.chat_mode === "teachers" }, t("teach.chat_teachers")))),
+      check("lobby", t("teach.lobby"), settings.lobby),
+      check("pupils_camera_off", t("teach.pupils_camera_off"), settings.pupils_camera_off),
+      h("button", { type: "submit", class: "btn btn-primary" }, t("forum.save")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      formError(form, "");
+      const el = form.elements;
+      const body = {
+        name: el.name.value.trim(), description: el.description.value.trim(),
+        settings: { chat_mode: el.chat_mode.value, lobby: el.lobby.checked, pupils_camera_off: el.pupils_camera_off.checked },
+      };
+      try {
+        const updated = await busy(form, () => api.patch(paths.room(this.session.id), body));
+        this.session.apply("room:edit", updated);
+        announce(t("teach.saved"));
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    return h("section", { class: "card", "aria-labelledby": "set-h" },
+      h("h3", { id: "set-h" }, t("teach.settings")), form,
+      h("hr"),
+      h("button", { type: "button", class: "btn btn-danger", testid: "delete-room", onclick: () => this.deleteRoom() }, t("teach.delete_room")));
+  }
+
+  async deleteRoom() {
+    const name = this.session.room.name;
+    if (!confirm(t("teach.delete_room_confirm", { name }))) return;
+    try {
+      await api.del(paths.room(this.session.id));
+      flashNext(t("room.deleted", { name }));
+      navigate("#/rooms");
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
   }
 
   show() {
