@@ -11,19 +11,22 @@ from aiohttp import web
 
 from rooms.accounts import Accounts
 from rooms.events import EventLog
+from rooms.forum import Forum
 from rooms.invites import Invites
+from rooms.moderation import Moderation
 from rooms.passwords import Passwords
 from rooms.ratelimit import RateLimiter
 from rooms.rooms import Rooms
+from rooms.search import Search
 from rooms.store.db import Database
 from rooms.tokens import Tokens
 from server import middleware
 from server.config import Settings
 from server.keys import METRICS, SERVICES, SETTINGS, SIO, Services
 from server.metrics import Metrics
-from server.realtime import room_events
+from server.realtime import forum_events, room_events
 from server.realtime.hub import HUB, Hub
-from server.views import auth, rooms, site
+from server.views import auth, forum, rooms, site
 from server.views.site import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         session_seconds=settings.session_days * 86400,
     )
     rooms_ = Rooms(db, clock=clock)
+    forum_ = Forum(db, rooms_, clock=clock)
     return Services(
         db=db,
         accounts=accounts,
@@ -48,6 +52,9 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         invites=Invites(db, rooms_, accounts, clock=clock),
         tokens=Tokens(settings.secret_key, lifetime=settings.token_seconds, clock=clock),
         limiter=RateLimiter(clock=clock),
+        forum=forum_,
+        moderation=Moderation(db, rooms_, forum_, clock=clock),
+        search=Search(db, rooms_),
     )
 
 
@@ -74,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     sio.attach(app)
     hub = Hub(sio, services, metrics)
     hub.register(room_events.handlers(hub, EventLog(services.db)))
+    hub.register(forum_events.handlers(services.forum, services.limiter, settings.rate_chat))
     app[SETTINGS], app[SERVICES], app[METRICS], app[SIO], app[HUB] = (
         settings,
         services,
@@ -81,7 +89,7 @@ def create_app(settings: Settings) -> web.Application:
         sio,
         hub,
     )
-    for table in (site.routes, auth.routes, rooms.routes):
+    for table in (site.routes, auth.routes, rooms.routes, forum.routes):
         app.router.add_routes(table)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static", STATIC_DIR)

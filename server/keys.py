@@ -8,9 +8,12 @@ import socketio
 from aiohttp import web
 
 from rooms.accounts import Accounts
+from rooms.forum import Forum
 from rooms.invites import Invites
+from rooms.moderation import Moderation
 from rooms.ratelimit import RateLimiter
 from rooms.rooms import Rooms
+from rooms.search import Search
 from rooms.store.db import Database
 from rooms.tokens import Tokens
 from server.config import Settings
@@ -27,6 +30,9 @@ class Services:
     invites: Invites
     tokens: Tokens
     limiter: RateLimiter
+    forum: Forum
+    moderation: Moderation
+    search: Search
 
 
 SETTINGS = web.AppKey("settings", Settings)

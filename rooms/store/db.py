@@ -68,7 +68,12 @@ class Tx:
 
     async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
-        seq = await self.next_seq(room_id)
+        return await self.record(room_id, await self.next_seq(room_id), event, data)
+
+    async def record(
+        self, room_id: str, seq: int, event: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
         payload = {**data, "room_seq": seq}
         await self.execute(
             "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -199,9 +204,11 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 
 def _migrations() -> Iterable[tuple[int, str, str]]:
+    """`NNNN_name.sql` is portable SQL; `NNNN_name.sqlite.sql` is SQLite's own version of a step
+    (full-text search) whose PostgreSQL twin is `NNNN_name.postgres.sql`."""
     folder = resources.files("rooms.store") / "migrations"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".sql"):
+        if entry.name.endswith(".sql") and not entry.name.endswith(".postgres.sql"):
             yield int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()
 
 
@@ -231,6 +238,12 @@ async def migrate(conn: aiosqlite.Connection) -> list[str]:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration on `;` at line ends (the migrations hold no procedural code)."""
+    """Split a migration into statements, keeping trigger bodies (`BEGIN ... END;`) whole."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip(" ;\n")]
+    statements, current = [], ""
+    for line in lines:
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s.strip(" ;\n")]

@@ -1,0 +1,310 @@
+"""The live forum: threads, posts and the room's chat, with edits, deletes, reactions and reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rooms import markdown
+from rooms.errors import Forbidden, Invalid, NotFound
+from rooms.forum_shapes import POST_SELECT, THREAD_SELECT, post_json, thread_json
+from rooms.ids import new_id
+from rooms.models import User, iso
+from rooms.policy import Action, may, require
+from rooms.rooms import Rooms
+from rooms.store.db import Database, Row, Tx
+
+MAX_TITLE = 200
+MAX_BODY = 20_000
+MAX_CHAT = 4_000
+REACTIONS = ("👍", "❤️", "😂", "😮", "🎉", "👏")
+
+
+def check_body(body: str, limit: int) -> str:
+    if not body.strip():
+        raise Invalid("body: must not be empty.")
+    if len(body) > limit:
+        raise Invalid(f"body: at most {limit} characters.")
+    return body
+
+
+def check_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not 1 <= len(title) <= MAX_TITLE:
+        raise Invalid(f"title: 1 to {MAX_TITLE} characters.")
+    return title
+
+
+class Forum:
+    """Threads and posts of each room; every change is a sequenced room event.
+
+    A post's `seq` is the room's sequence number taken in the transaction that commits it, so
+    `post:new` carries `room_seq == seq` and a client that missed it finds it with `since`.
+    """
+
+    def __init__(self, db: Database, rooms: Rooms, *, clock: Callable[[], float]) -> None:
+        self.db = db
+        self.rooms = rooms
+        self.clock = clock
+
+    # -- reading ---------------------------------------------------------------------------
+    async def threads(self, user: User, room_id: str) -> list[dict[str, Any]]:
+        """The room's threads, oldest first, each with the caller's `unread` count."""
+        await self.rooms.require(user, room_id, Action.READ_FORUM)
+        rows = await self.db.fetchall(
+            f"{THREAD_SELECT} WHERE threads.room_id = ? AND threads.deleted_at IS NULL"
+            " ORDER BY threads.created_at, threads.id",
+            (room_id,),
+        )
+        unread = await self._unread(user, room_id)
+        return [{**thread_json(r), "unread": unread.get(r["id"], 0)} for r in rows]
+
+    async def _unread(self, user: User, room_id: str) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT posts.thread_id, COUNT(*) AS n FROM posts LEFT JOIN thread_reads"
+            " ON thread_reads.thread_id = posts.thread_id AND thread_reads.user_id = ?"
+            " WHERE posts.room_id = ? AND posts.deleted_at IS NULL AND posts.hidden = 0"
+            " AND posts.author_id != ? AND posts.seq > COALESCE(thread_reads.last_read_seq, 0)"
+            " GROUP BY posts.thread_id",
+            (user.id, room_id, user.id),
+        )
+        return {row["thread_id"]: row["n"] for row in rows}
+
+    async def thread(self, user: User, thread_id: str) -> tuple[dict[str, Any], str]:
+        """The thread and the caller's role in its room."""
+        row = await self.db.fetchone(
+            f"{THREAD_SELECT} WHERE threads.id = ? AND threads.deleted_at IS NULL", (thread_id,)
+        )
+        if row is None:
+            raise NotFound("thread", thread_id)
+        role = await self.rooms.role(row["room_id"], user.id)
+        if role is None:
+            raise NotFound("thread", thread_id)
+        return thread_json(row), role
+
+    async def posts(
+        self, user: User, thread_id: str, after: int = 0, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Posts after room sequence number `after` (exclusive), ascending; hidden ones for teachers."""
+        _, role = await self.thread(user, thread_id)
+        if not 1 <= limit <= 200:
+            raise Invalid("limit: 1 to 200.")
+        hidden = "" if may(role, Action.MODERATE) else " AND posts.hidden = 0"
+        rows = await self.db.fetchall(
+            f"{POST_SELECT} WHERE posts.thread_id = ? AND posts.seq > ?"
+            f" AND posts.deleted_at IS NULL{hidden} ORDER BY posts.seq LIMIT ?",
+            (thread_id, after, limit),
+        )
+        return [post_json(row) for row in rows]
+
+    async def post(self, user: User, post_id: str) -> tuple[dict[str, Any], str]:
+        """A visible post and the caller's role in its room (NotFound for outsiders)."""
+        row = await self.db.fetchone(
+            f"{POST_SELECT} WHERE posts.id = ? AND posts.deleted_at IS NULL", (post_id,)
+        )
+        role = await self.rooms.role(row["room_id"], user.id) if row is not None else None
+        if row is None or role is None or (row["hidden"] and not may(role, Action.MODERATE)):
+            raise NotFound("post", post_id)
+        return post_json(row), role
+
+    # -- writing ---------------------------------------------------------------------------
+    async def open_thread(self, user: User, room_id: str, title: str, body: str) -> dict[str, Any]:
+        """A new forum thread whose `body` becomes its first post (`thread:new`, then `post:new`)."""
+        await self.rooms.require(user, room_id, Action.OPEN_THREAD)
+        title, body = check_title(title), check_body(body, MAX_BODY)
+        await self._check_not_muted(room_id, user)
+        thread_id = new_id()
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            await tx.execute(
+                "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
+                " VALUES (?, ?, 'forum', ?, ?, ?)",
+                (thread_id, room_id, title, user.id, self.clock()),
+            )
+            thread = await self._thread_in(tx, thread_id)
+            await tx.emit(room_id, "thread:new", thread)
+            await self._insert_post(tx, thread_id, room_id, user, body)
+            return await self._thread_in(tx, thread_id)
+
+        return await self.db.write(apply)
+
+    async def reply(
+        self, user: User, thread_id: str, body: str, limit: int = MAX_BODY
+    ) -> dict[str, Any]:
+        """Add a post to a thread; a locked thread or a teachers-only chat refuses members."""
+        thread, role = await self.thread(user, thread_id)
+        require(role, Action.CHAT if thread["kind"] == "chat" else Action.POST)
+        body = check_body(body, limit)
+        await self._check_may_write(thread, role, user)
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            return await self._insert_post(tx, thread_id, thread["room_id"], user, body)
+
+        return await self.db.write(apply)
+
+    async def chat(
+        self, user: User, room_id: str, body: str, thread_id: str | None = None
+    ) -> dict[str, Any]:
+        """A chat message: a post in the room's chat thread (or in `thread_id`)."""
+        if thread_id is None:
+            await self.rooms.require(user, room_id, Action.CHAT)
+            row = await self.db.fetchone(
+                "SELECT id FROM threads WHERE room_id = ? AND kind = 'chat'", (room_id,)
+            )
+            if row is None:
+                raise NotFound("room", room_id)
+            thread_id = row["id"]
+        thread, _ = await self.thread(user, thread_id)
+        if thread["room_id"] != room_id:
+            raise NotFound("thread", thread_id)
+        return await self.reply(user, thread_id, body, MAX_CHAT)
+
+    async def _check_may_write(self, thread: dict[str, Any], role: str, user: User) -> None:
+        teacher = may(role, Action.MODERATE)
+        if thread["locked"] and not teacher:
+            raise Forbidden("This thread is locked.")
+        if thread["kind"] == "chat" and not teacher:
+            room = await self.db.fetchone(
+                "SELECT chat_mode FROM rooms WHERE id = ?", (thread["room_id"],)
+            )
+            if room is not None and room["chat_mode"] == "teachers":
+                raise Forbidden("Only teachers can write in the chat right now.")
+        await self._check_not_muted(thread["room_id"], user)
+
+    async def _check_not_muted(self, room_id: str, user: User) -> None:
+        row = await self.db.fetchone(
+            "SELECT until FROM mutes WHERE room_id = ? AND user_id = ? AND until > ?",
+            (room_id, user.id, self.clock()),
+        )
+        if row is not None:
+            minutes = max(1, round((row["until"] - self.clock()) / 60))
+            raise Forbidden(f"A teacher muted you here for {minutes} more minute(s).")
+
+    async def _insert_post(
+        self, tx: Tx, thread_id: str, room_id: str, user: User, body: str
+    ) -> dict[str, Any]:
+        post_id, seq = new_id(), await tx.next_seq(room_id)
+        await tx.execute(
+            "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (post_id, room_id, thread_id, seq, user.id, body, markdown.render(body), self.clock()),
+        )
+        await tx.execute(
+            "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
+            (seq, thread_id),
+        )
+        mentioned = await self._record_mentions(tx, room_id, post_id, body)
+        post = {**post_json(await self._post_in(tx, post_id)), "mentions": mentioned}
+        await tx.record(room_id, seq, "post:new", post)
+        return post
+
+    async def _record_mentions(self, tx: Tx, room_id: str, post_id: str, body: str) -> list[str]:
+        names = markdown.mentions(body)
+        if not names:
+            return []
+        marks = ", ".join("?" for _ in names)
+        rows = await tx.fetchall(
+            f"SELECT users.id FROM users JOIN memberships ON memberships.user_id = users.id"
+            f" WHERE memberships.room_id = ? AND users.username IN ({marks})",
+            (room_id, *names),
+        )
+        for row in rows:
+            await tx.execute(
+                "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
+                (post_id, row["id"], room_id, self.clock()),
+            )
+        return [row["id"] for row in rows]
+
+    async def edit_post(self, user: User, post_id: str, body: str) -> dict[str, Any]:
+        """Only the author edits a body; the previous one is kept in the history teachers read."""
+        post, _ = await self.post(user, post_id)
+        if post["author"]["id"] != user.id:
+            raise Forbidden("Only the author can edit a post.")
+        thread, _ = await self.thread(user, post["thread_id"])
+        body = check_body(body, MAX_CHAT if thread["kind"] == "chat" else MAX_BODY)
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            now = self.clock()
+            await tx.execute(
+                "INSERT INTO post_edits (post_id, body, edited_at) VALUES (?, ?, ?)",
+                (post_id, post["body"], now),
+            )
+            await tx.execute(
+                "UPDATE posts SET body = ?, html = ?, edited_at = ? WHERE id = ?",
+                (body, markdown.render(body), now, post_id),
+            )
+            edited = post_json(await self._post_in(tx, post_id))
+            await tx.emit(post["room_id"], "post:edit", edited)
+            return edited
+
+        return await self.db.write(apply)
+
+    async def history(self, user: User, post_id: str) -> list[dict[str, Any]]:
+        """Earlier bodies of a post, oldest first (teachers only)."""
+        _, role = await self.post(user, post_id)
+        require(role, Action.MODERATE)
+        rows = await self.db.fetchall(
+            "SELECT body, edited_at FROM post_edits WHERE post_id = ? ORDER BY edited_at",
+            (post_id,),
+        )
+        return [{"body": r["body"], "replaced_at": iso(r["edited_at"])} for r in rows]
+
+    async def react(self, user: User, post_id: str, emoji: str, on: bool) -> dict[str, Any]:
+        """Add or take back a reaction from the fixed set; emits `post:edit`."""
+        if emoji not in REACTIONS:
+            raise Invalid(f"emoji: one of {' '.join(REACTIONS)}.")
+        post, role = await self.post(user, post_id)
+        require(role, Action.REACT)
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            if on:
+                await tx.execute(
+                    "INSERT INTO reactions (post_id, user_id, emoji) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (post_id, user.id, emoji),
+                )
+            else:
+                await tx.execute(
+                    "DELETE FROM reactions WHERE post_id = ? AND user_id = ? AND emoji = ?",
+                    (post_id, user.id, emoji),
+                )
+            edited = post_json(await self._post_in(tx, post_id))
+            await tx.emit(post["room_id"], "post:edit", edited)
+            return edited
+
+        return await self.db.write(apply)
+
+    async def mark_read(self, user: User, thread_id: str, seq: int) -> None:
+        """Remember that the caller has read the thread up to room sequence number `seq`."""
+        await self.thread(user, thread_id)
+        await self.db.write(
+            lambda tx: tx.execute(
+                "INSERT INTO thread_reads (user_id, thread_id, last_read_seq) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_seq ="
+                " MAX(thread_reads.last_read_seq, excluded.last_read_seq)",
+                (user.id, thread_id, seq),
+            )
+        )
+
+    async def mentions_of(self, user: User) -> list[dict[str, Any]]:
+        """Posts that mention the caller, in rooms they still belong to, oldest first."""
+        rows = await self.db.fetchall(
+            f"{POST_SELECT} JOIN mentions ON mentions.post_id = posts.id"
+            " JOIN memberships ON memberships.room_id = posts.room_id AND memberships.user_id = ?"
+            " WHERE mentions.user_id = ? AND posts.deleted_at IS NULL AND posts.hidden = 0"
+            " ORDER BY mentions.created_at LIMIT 200",
+            (user.id, user.id),
+        )
+        return [post_json(row) for row in rows]
+
+    @staticmethod
+    async def _post_in(tx: Tx, post_id: str) -> Row:
+        row = await tx.fetchone(f"{POST_SELECT} WHERE posts.id = ?", (post_id,))
+        assert row is not None
+        return row
+
+    @staticmethod
+    async def _thread_in(tx: Tx, thread_id: str) -> dict[str, Any]:
+        row = await tx.fetchone(f"{THREAD_SELECT} WHERE threads.id = ?", (thread_id,))
+        assert row is not None
+        return thread_json(row)

@@ -1,0 +1,61 @@
+"""The forum's JSON shapes and the SQL that reads them, shared by the forum's services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rooms.models import iso
+from rooms.store.db import Row
+
+AUTHOR_COLUMNS = "users.display_name AS author_name, users.country AS author_country"
+POST_SELECT = (
+    f"SELECT posts.*, {AUTHOR_COLUMNS},"
+    " (SELECT json_group_object(emoji, json(ids)) FROM (SELECT emoji, json_group_array(user_id) AS ids"
+    "  FROM reactions WHERE post_id = posts.id GROUP BY emoji)) AS reaction_map"
+    " FROM posts JOIN users ON users.id = posts.author_id"
+)
+THREAD_SELECT = (
+    f"SELECT threads.*, {AUTHOR_COLUMNS} FROM threads JOIN users ON users.id = threads.author_id"
+)
+
+
+def author(row: Row, prefix: str = "author") -> dict[str, Any]:
+    return {
+        "id": row[f"{prefix}_id"],
+        "display_name": row[f"{prefix}_name"],
+        "country": row[f"{prefix}_country"],
+    }
+
+
+def post_json(row: Row) -> dict[str, Any]:
+    """A post as the contract shapes it, plus `hidden`, `reactions` and `mentions`."""
+    reactions = json.loads(row["reaction_map"]) if row["reaction_map"] else {}
+    return {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "thread_id": row["thread_id"],
+        "seq": row["seq"],
+        "author": author(row),
+        "body": row["body"],
+        "html": row["html"],
+        "created_at": iso(row["created_at"]),
+        "edited_at": iso(row["edited_at"]),
+        "hidden": bool(row["hidden"]),
+        "reactions": {emoji: sorted(ids) for emoji, ids in sorted(reactions.items())},
+    }
+
+
+def thread_json(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "room_id": row["room_id"],
+        "title": row["title"],
+        "kind": row["kind"],
+        "author": author(row),
+        "pinned": bool(row["pinned"]),
+        "locked": bool(row["locked"]),
+        "post_count": row["post_count"],
+        "last_seq": row["last_seq"],
+        "created_at": iso(row["created_at"]),
+    }

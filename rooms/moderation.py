@@ -1,0 +1,290 @@
+"""Moderation for a classroom: thread settings, deletes, hiding, reports, mutes and the audit log.
+
+Every moderation action is written to the room's audit log in the same transaction as the action,
+so the log teachers read is complete by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound
+from rooms.forum import Forum, check_title
+from rooms.forum_shapes import THREAD_SELECT, thread_json
+from rooms.ids import new_id
+from rooms.models import User, iso
+from rooms.policy import Action, may, require
+from rooms.rooms import Rooms
+from rooms.store.db import Database, Tx
+
+MAX_MUTE_MINUTES = 7 * 24 * 60
+
+
+async def audit(
+    tx: Tx, room_id: str, actor: User, action: str, kind: str, target: str, **detail: Any
+) -> None:
+    """Append one entry to the room's audit log inside the acting transaction."""
+    await tx.execute(
+        "INSERT INTO audit_log (id, room_id, actor_id, action, target_kind, target_id, detail,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (new_id(), room_id, actor.id, action, kind, target, json.dumps(detail), tx.clock()),
+    )
+
+
+class Moderation:
+    """What teachers do to keep a room safe, and what members do to ask them to."""
+
+    def __init__(
+        self, db: Database, rooms: Rooms, forum: Forum, *, clock: Callable[[], float]
+    ) -> None:
+        self.db = db
+        self.rooms = rooms
+        self.forum = forum
+        self.clock = clock
+
+    async def edit_thread(
+        self, user: User, thread_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Title by its author or a teacher; pinned and locked by teachers. Emits `thread:edit`."""
+        thread, role = await self.forum.thread(user, thread_id)
+        teacher = may(role, Action.MODERATE)
+        columns: dict[str, Any] = {}
+        if changes.get("title") is not None:
+            if thread["kind"] == "chat":
+                raise Conflict("The room's chat cannot be renamed.")
+            if thread["author"]["id"] != user.id and not teacher:
+                raise Forbidden("Only the author or a teacher can rename a thread.")
+            columns["title"] = check_title(changes["title"])
+        for flag in ("pinned", "locked"):
+            if changes.get(flag) is not None:
+                require(role, Action.MODERATE)
+                columns[flag] = int(bool(changes[flag]))
+        if not columns:
+            return thread
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            await tx.execute(
+                f"UPDATE threads SET {assignments} WHERE id = ?", (*columns.values(), thread_id)
+            )
+            row = await tx.fetchone(f"{THREAD_SELECT} WHERE threads.id = ?", (thread_id,))
+            assert row is not None
+            edited = thread_json(row)
+            if teacher and ("pinned" in columns or "locked" in columns):
+                await audit(
+                    tx, thread["room_id"], user, "thread_edit", "thread", thread_id, **columns
+                )
+            await tx.emit(thread["room_id"], "thread:edit", edited)
+            return edited
+
+        return await self.db.write(apply)
+
+    async def delete_thread(self, user: User, thread_id: str) -> None:
+        """Teachers delete a forum thread (never the chat); emits `thread:delete`."""
+        thread, role = await self.forum.thread(user, thread_id)
+        require(role, Action.MODERATE)
+        if thread["kind"] == "chat":
+            raise Conflict("The room's chat thread cannot be deleted.")
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute(
+                "UPDATE threads SET deleted_at = ? WHERE id = ?", (self.clock(), thread_id)
+            )
+            await audit(
+                tx,
+                thread["room_id"],
+                user,
+                "thread_delete",
+                "thread",
+                thread_id,
+                title=thread["title"],
+            )
+            await tx.emit(
+                thread["room_id"], "thread:delete", {"id": thread_id, "room_id": thread["room_id"]}
+            )
+
+        await self.db.write(apply)
+
+    async def delete_post(self, user: User, post_id: str) -> None:
+        """The author or a teacher deletes a post (kept for the audit log); emits `post:delete`."""
+        post, role = await self.forum.post(user, post_id)
+        own = post["author"]["id"] == user.id
+        require(role, Action.DELETE_OWN if own else Action.MODERATE)
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute(
+                "UPDATE posts SET deleted_at = ?, deleted_by = ? WHERE id = ?",
+                (self.clock(), user.id, post_id),
+            )
+            await self._resolve_reports(tx, post_id, user, "deleted")
+            await tx.execute(
+                "UPDATE threads SET post_count = post_count - 1 WHERE id = ?", (post["thread_id"],)
+            )
+            if not own:
+                await audit(
+                    tx, post["room_id"], user, "post_delete", "post", post_id, body=post["body"]
+                )
+            await tx.emit(post["room_id"], "post:delete", _ref(post))
+
+        await self.db.write(apply)
+
+    async def hide(self, user: User, post_id: str, hidden: bool) -> dict[str, Any]:
+        """A teacher hides a post from members (or restores it); emits `post:hide`/`post:restore`."""
+        post, role = await self.forum.post(user, post_id)
+        require(role, Action.MODERATE)
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            await tx.execute("UPDATE posts SET hidden = ? WHERE id = ?", (int(hidden), post_id))
+            await self._resolve_reports(tx, post_id, user, "hidden" if hidden else "restored")
+            await audit(
+                tx,
+                post["room_id"],
+                user,
+                "post_hide" if hidden else "post_restore",
+                "post",
+                post_id,
+            )
+            changed = {**post, "hidden": hidden}
+            await tx.emit(post["room_id"], "post:hide" if hidden else "post:restore", changed)
+            return changed
+
+        return await self.db.write(apply)
+
+    async def report(self, user: User, post_id: str, reason: str) -> dict[str, Any]:
+        """Any member asks the room's teachers to look at a post."""
+        post, role = await self.forum.post(user, post_id)
+        require(role, Action.REPORT)
+        if len(reason) > 1000:
+            raise Invalid("reason: at most 1000 characters.")
+        report_id = new_id()
+        await self.db.write(
+            lambda tx: tx.execute(
+                "INSERT INTO reports (id, room_id, post_id, reporter_id, reason, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (report_id, post["room_id"], post_id, user.id, reason.strip(), self.clock()),
+            )
+        )
+        return {"id": report_id, "post_id": post_id, "reason": reason.strip()}
+
+    async def reports(self, user: User, room_id: str) -> list[dict[str, Any]]:
+        """The room's open reports, oldest first, with the reported post (teachers only)."""
+        await self.rooms.require(user, room_id, Action.MODERATE)
+        rows = await self.db.fetchall(
+            "SELECT reports.*, users.display_name AS reporter_name, posts.body, posts.thread_id,"
+            " posts.author_id, posts.hidden FROM reports JOIN users ON users.id = reports.reporter_id"
+            " JOIN posts ON posts.id = reports.post_id"
+            " WHERE reports.room_id = ? AND reports.resolved_at IS NULL ORDER BY reports.created_at",
+            (room_id,),
+        )
+        return [
+            {
+                "id": r["id"],
+                "post_id": r["post_id"],
+                "thread_id": r["thread_id"],
+                "body": r["body"],
+                "author_id": r["author_id"],
+                "hidden": bool(r["hidden"]),
+                "reason": r["reason"],
+                "reporter": {"id": r["reporter_id"], "display_name": r["reporter_name"]},
+                "created_at": iso(r["created_at"]),
+            }
+            for r in rows
+        ]
+
+    async def dismiss(self, user: User, room_id: str, report_id: str) -> None:
+        """A teacher closes a report without acting on the post."""
+        await self.rooms.require(user, room_id, Action.MODERATE)
+
+        async def apply(tx: Tx) -> None:
+            changed = await tx.execute(
+                "UPDATE reports SET resolved_at = ?, resolved_by = ?, resolution = 'dismissed'"
+                " WHERE id = ? AND room_id = ? AND resolved_at IS NULL",
+                (self.clock(), user.id, report_id, room_id),
+            )
+            if not changed:
+                raise NotFound("report", report_id)
+            await audit(tx, room_id, user, "report_dismiss", "report", report_id)
+
+        await self.db.write(apply)
+
+    async def mute(self, user: User, room_id: str, target_id: str, minutes: int) -> dict[str, Any]:
+        """Silence a member in the forum and chat for `minutes` (0 lifts it); emits `member:mute`."""
+        role = await self.rooms.require(user, room_id, Action.MODERATE)
+        target = await self.rooms.role(room_id, target_id)
+        if target is None:
+            raise NotFound("member", target_id)
+        if (
+            may(target, Action.MODERATE) and not may(role, Action.MANAGE_TEACHERS)
+        ) or target == "owner":
+            raise Forbidden("Teachers cannot be muted here.")
+        if not 0 <= minutes <= MAX_MUTE_MINUTES:
+            raise Invalid(f"minutes: 0 to {MAX_MUTE_MINUTES}.")
+        until = self.clock() + minutes * 60
+
+        async def apply(tx: Tx) -> dict[str, Any]:
+            await tx.execute(
+                "DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, target_id)
+            )
+            if minutes:
+                await tx.execute("INSERT INTO mutes VALUES (?, ?, ?)", (room_id, target_id, until))
+            await audit(tx, room_id, user, "member_mute", "user", target_id, minutes=minutes)
+            event = {
+                "room_id": room_id,
+                "user_id": target_id,
+                "until": iso(until) if minutes else None,
+            }
+            return await tx.emit(room_id, "member:mute", event)
+
+        return await self.db.write(apply)
+
+    async def set_chat_mode(self, user: User, room_id: str, mode: str) -> None:
+        """Teachers open the chat to everyone or keep it to teachers; emits `room:chat_mode`."""
+        await self.rooms.require(user, room_id, Action.MODERATE)
+        if mode not in ("everyone", "teachers"):
+            raise Invalid("mode: everyone or teachers.")
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute("UPDATE rooms SET chat_mode = ? WHERE id = ?", (mode, room_id))
+            await audit(tx, room_id, user, "chat_mode", "room", room_id, mode=mode)
+            await tx.emit(room_id, "room:chat_mode", {"room_id": room_id, "chat_mode": mode})
+
+        await self.db.write(apply)
+
+    async def audit_log(self, user: User, room_id: str) -> list[dict[str, Any]]:
+        """Every moderation action in the room, oldest first (teachers only)."""
+        await self.rooms.require(user, room_id, Action.READ_AUDIT)
+        rows = await self.db.fetchall(
+            "SELECT audit_log.*, users.display_name FROM audit_log JOIN users ON users.id = audit_log.actor_id"
+            " WHERE room_id = ? ORDER BY created_at, audit_log.rowid LIMIT 1000",
+            (room_id,),
+        )
+        return [
+            {
+                "id": r["id"],
+                "action": r["action"],
+                "actor": {"id": r["actor_id"], "display_name": r["display_name"]},
+                "target": {"kind": r["target_kind"], "id": r["target_id"]},
+                "detail": json.loads(r["detail"]),
+                "created_at": iso(r["created_at"]),
+            }
+            for r in rows
+        ]
+
+    @staticmethod
+    async def _resolve_reports(tx: Tx, post_id: str, user: User, resolution: str) -> None:
+        await tx.execute(
+            "UPDATE reports SET resolved_at = ?, resolved_by = ?, resolution = ?"
+            " WHERE post_id = ? AND resolved_at IS NULL",
+            (tx.clock(), user.id, resolution, post_id),
+        )
+
+
+def _ref(post: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": post["id"],
+        "room_id": post["room_id"],
+        "thread_id": post["thread_id"],
+        "seq": post["seq"],
+    }
