@@ -146,6 +146,7 @@ class Forum:
         self, user: User, room_id: str, body: str, thread_id: str | None = None
     ) -> dict[str, Any]:
         """A chat message: a post in the room's chat thread (or in `thread_id`)."""
+        check_body(body, MAX_CHAT)
         if thread_id is None:
             await self.rooms.require(user, room_id, Action.CHAT)
             row = await self.db.fetchone(

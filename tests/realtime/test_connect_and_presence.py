@@ -11,38 +11,11 @@ import pytest
 import socketio
 
 from tests.conftest import Person, join_as_pupil
+from tests.realtime.inbox import Inbox
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
 pytestmark = pytest.mark.timeout(30)
-
-
-class Inbox:
-    """Collects the events a client receives, with a way to wait for one."""
-
-    def __init__(self, sio: socketio.AsyncClient, *events: str) -> None:
-        self.items: list[tuple[str, Any]] = []
-        self._arrived = asyncio.Event()
-        for name in events:
-            sio.on(name, self._collector(name))
-
-    def _collector(self, name: str) -> Callable[[Any], Awaitable[None]]:
-        async def collect(data: Any) -> None:
-            self.items.append((name, data))
-            self._arrived.set()
-
-        return collect
-
-    async def wait_for(self, predicate: Callable[[str, Any], bool], within: float = 5) -> Any:
-        async def scan() -> Any:
-            while True:
-                for name, data in self.items:
-                    if predicate(name, data):
-                        return data
-                self._arrived.clear()
-                await self._arrived.wait()
-
-        return await asyncio.wait_for(scan(), within)
 
 
 async def refused(url: str, **kwargs: Any) -> None:
