@@ -11,7 +11,8 @@ COPY server server
 COPY rooms rooms
 COPY media media
 COPY static static
-RUN pip install --no-cache-dir .
+# Editable, so the server finds the web client in /app/static.
+RUN pip install --no-cache-dir -e .
 
 USER twinrooms
 VOLUME /data
