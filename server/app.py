@@ -20,13 +20,13 @@ from rooms.rooms import Rooms
 from rooms.search import Search
 from rooms.store.db import Database
 from rooms.tokens import Tokens
-from server import middleware
+from server import filestore, middleware
 from server.config import Settings
 from server.keys import METRICS, SERVICES, SETTINGS, SIO, Services
 from server.metrics import Metrics
 from server.realtime import forum_events, room_events
 from server.realtime.hub import HUB, Hub
-from server.views import auth, forum, rooms, site
+from server.views import auth, files, forum, rooms, site
 from server.views.site import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,13 @@ def create_app(settings: Settings) -> web.Application:
         sio,
         hub,
     )
-    for table in (site.routes, auth.routes, rooms.routes, forum.routes):
+    for table in (site.routes, auth.routes, rooms.routes, forum.routes, files.routes):
         app.router.add_routes(table)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static", STATIC_DIR)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_realtime)
+    filestore.setup(app)  # after _database: its start-up cleaning needs the database
     return app
 
 

@@ -1,0 +1,128 @@
+"""Receiving an upload: multipart streamed to a temporary file, counted, hashed and limited.
+
+aiohttp's `read_chunk` does not cap a part, so the size limit and the room's quota are enforced
+here chunk by chunk. The bytes become a blob (fsync, then rename) only once complete, and the
+database row comes after that; any failure on the way removes the temporary file, releases the
+quota and, if the blob is new and unused, removes it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import BodyPartReader, web
+
+from media.blobs import CHUNK, BlobInfo, TempUpload
+from media.sniff import sniff
+from rooms.archive import NewBlob, StoredFile
+from rooms.errors import Invalid, TooLarge
+from rooms.filenames import clean_folder, clean_name
+from rooms.models import User
+from rooms.quota import Reservation
+from server.filestore import ARCHIVE, BLOB_LOCKS, BLOBS
+from server.keys import SETTINGS
+
+# The multipart framing around the file (boundaries, part headers) is at most this much of the
+# request's Content-Length: the rest is file bytes to reserve before they arrive.
+FRAMING = 4096
+FOLDER_FIELD_MAX = 2048
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Who uploads what where: the caller, the room and the folder named so far."""
+
+    user: User
+    room_id: str
+    folder: str
+
+
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"A file may be at most {limit} bytes.")
+
+
+async def receive(request: web.Request, upload: Upload) -> StoredFile:
+    """Read the multipart body: an optional `folder` field, then the `file` part, stored."""
+    limit = request.app[SETTINGS].max_upload_bytes
+    expected = max(0, (request.content_length or 0) - FRAMING)
+    if expected > limit:  # refused before a byte of the body is read
+        raise too_large(limit)
+    reader = await request.multipart()
+    folder = upload.folder
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise Invalid("file: nested multipart is not supported.")
+        if part.name == "folder":
+            folder = clean_folder(await _text(part))
+        elif part.name == "file":
+            name = clean_name(part.filename or "")
+            return await _store(request, Upload(upload.user, upload.room_id, folder), name, part)
+        else:
+            await part.release()
+    raise Invalid("file: the form has no file part.")
+
+
+async def _text(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(FOLDER_FIELD_MAX):
+        data += chunk
+        if len(data) > FOLDER_FIELD_MAX:
+            raise Invalid(f"folder: at most {FOLDER_FIELD_MAX} bytes.")
+    return data.decode(errors="replace")
+
+
+async def _store(
+    request: web.Request, upload: Upload, name: str, part: BodyPartReader
+) -> StoredFile:
+    app = request.app
+    expected = max(0, (request.content_length or 0) - FRAMING)
+    held = await app[ARCHIVE].reserve(upload.user, upload.room_id, expected)
+    try:
+        temp = app[BLOBS].temp()
+        try:
+            info = await _stream(part, temp, held, app[SETTINGS].max_upload_bytes)
+        except BaseException:
+            temp.discard()
+            raise
+        return await _commit(request, upload, name, temp, info, held)
+    finally:
+        held.release()
+
+
+async def _stream(
+    part: BodyPartReader, temp: TempUpload, held: Reservation, limit: int
+) -> BlobInfo:
+    """Copy the part into `temp`, stopping at once when it passes `limit` or the quota."""
+    while chunk := await part.read_chunk(CHUNK):
+        if temp.size + len(chunk) > limit:
+            raise too_large(limit)
+        held.cover(temp.size + len(chunk))
+        temp.write(chunk)
+    return await temp.finish()
+
+
+async def _commit(
+    request: web.Request,
+    upload: Upload,
+    name: str,
+    temp: TempUpload,
+    info: BlobInfo,
+    held: Reservation,
+) -> StoredFile:
+    """Rename the finished file into the blob store, then record it; undo the blob on failure."""
+    app = request.app
+    blob = NewBlob(info.sha256, info.size, sniff(info.head))
+    async with app[BLOB_LOCKS].hold(info.sha256):
+        try:
+            await app[BLOBS].put(temp)
+        except BaseException:
+            temp.discard()
+            raise
+        try:
+            return await app[ARCHIVE].add(
+                upload.user, upload.room_id, upload.folder, name, blob, held
+            )
+        except BaseException:
+            if not await app[ARCHIVE].refs(info.sha256):
+                await app[BLOBS].delete(info.sha256)
+            raise
