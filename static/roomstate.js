@@ -236,6 +236,27 @@ const HANDLERS = {
     if (data.id === this.me.id) this.emit("removed", data);
     else this.emit("room", this.room);
   },
+  "room:chat_mode"(data) {
+    this.room.settings = { ...(this.room.settings || {}), chat_mode: data.chat_mode };
+    this.emit("room", this.room);
+  },
+  // Hidden posts stay visible (marked) to teachers; members no longer see them.
+  "post:hide"(post) {
+    if (this.isTeacher) HANDLERS["post:edit"].call(this, post);
+    else {
+      const map = this.posts.get(post.thread_id);
+      if (map) map.delete(post.id);
+      this.emit("post:delete", post);
+    }
+  },
+  "post:restore"(post) {
+    const map = this.posts.get(post.thread_id);
+    if (map && map.has(post.id)) HANDLERS["post:edit"].call(this, post);
+    else if (map) {
+      map.set(post.id, post);
+      this.emit("post:new", post);
+    }
+  },
   moderation(data) {
     if (data.action === "remove" && data.user_id === this.me.id) this.emit("removed", data);
     else this.emit("moderation", data);

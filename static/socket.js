@@ -5,7 +5,7 @@ import { io } from "./vendor/socket.io.esm.min.js";
 export const SERVER_EVENTS = [
   "presence", "post:new", "post:edit", "post:delete", "thread:new", "thread:edit",
   "thread:delete", "file:new", "file:delete", "room:edit", "room:delete", "moderation",
-  "member:new", "member:edit", "member:remove",
+  "member:new", "member:edit", "member:remove", "room:chat_mode", "post:hide", "post:restore",
 ];
 
 class Live extends EventTarget {

@@ -7,6 +7,8 @@ import { errorText, t } from "../i18n.js";
 import { announce, busy, formError, navigate } from "../ui.js";
 import { Panel, authorId, byline } from "./panel.js";
 
+const REACTIONS = ["👍", "❤️", "😂", "😮", "🎉", "👏"];
+
 function authorName(author) {
   return author && typeof author === "object" ? author.display_name : "";
 }
@@ -178,11 +180,44 @@ export class ForumPanel extends Panel {
     const actions = [];
     if (mine) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.edit(post) }, t("forum.edit")));
     if (mine || s.isTeacher) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.deletePost(post) }, t("forum.delete")));
-    return h("li", { class: "post", testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
+    if (s.isTeacher) {
+      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.hide(post, !post.hidden) },
+        post.hidden ? t("forum.restore") : t("forum.hide")));
+    }
+    return h("li", { class: `post${post.hidden ? " hidden-post" : ""}`, testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
       h("article", { "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
         byline(post.author, post.created_at, post.edited_at),
+        post.hidden ? h("p", { class: "hidden-note" }, t("forum.hidden_note")) : null,
         h("div", { class: "post-body" }, serverHtml(post.html)),
+        this.reactions(post),
         actions.length ? h("div", { class: "post-actions" }, actions) : null));
+  }
+
+  reactions(post) {
+    const mine = (emoji) => ((post.reactions || {})[emoji] || []).includes(this.session.me.id);
+    const count = (emoji) => ((post.reactions || {})[emoji] || []).length;
+    return h("div", { class: "reactions", role: "group", "aria-label": t("forum.reactions") },
+      REACTIONS.filter((e) => count(e) || this.session.canWrite).map((emoji) => h("button", {
+        type: "button", class: "reaction", "aria-pressed": String(mine(emoji)), disabled: !this.session.canWrite,
+        "aria-label": t("forum.react", { emoji, count: count(emoji) }),
+        onclick: async () => {
+          try {
+            const updated = await api.post(`${paths.post(post.id)}/reactions`, { emoji, on: !mine(emoji) });
+            this.replacePost(updated);
+          } catch (err) {
+            announce(errorText(err), "error");
+          }
+        },
+      }, emoji, count(emoji) ? h("span", { class: "reaction-count" }, String(count(emoji))) : null)));
+  }
+
+  async hide(post, hidden) {
+    try {
+      const updated = await api.post(`${paths.post(post.id)}/hide`, { hidden });
+      this.replacePost(updated);
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
   }
 
   addPost(post) {
