@@ -132,45 +132,50 @@ class Forum:
         self, user: User, thread_id: str, body: str, limit: int = MAX_BODY
     ) -> dict[str, Any]:
         """Add a post to a thread; a locked thread or a teachers-only chat refuses members."""
-        thread, role = await self.thread(user, thread_id)
-        require(role, Action.CHAT if thread["kind"] == "chat" else Action.POST)
         body = check_body(body, limit)
-        await self._check_may_write(thread, role, user)
-
-        async def apply(tx: Tx) -> dict[str, Any]:
-            return await self._insert_post(tx, thread_id, thread["room_id"], user, body)
-
-        return await self.db.write(apply)
+        target = await self._write_target(user, thread_id=thread_id)
+        return await self.db.write(
+            lambda tx: self._insert_post(tx, target["id"], target["room_id"], user, body)
+        )
 
     async def chat(
         self, user: User, room_id: str, body: str, thread_id: str | None = None
     ) -> dict[str, Any]:
-        """A chat message: a post in the room's chat thread (or in `thread_id`)."""
-        check_body(body, MAX_CHAT)
-        if thread_id is None:
-            await self.rooms.require(user, room_id, Action.CHAT)
-            row = await self.db.fetchone(
-                "SELECT id FROM threads WHERE room_id = ? AND kind = 'chat'", (room_id,)
-            )
-            if row is None:
-                raise NotFound("room", room_id)
-            thread_id = row["id"]
-        thread, _ = await self.thread(user, thread_id)
-        if thread["room_id"] != room_id:
-            raise NotFound("thread", thread_id)
-        return await self.reply(user, thread_id, body, MAX_CHAT)
+        """A chat message: a post in the room's chat thread (or in `thread_id` of that room)."""
+        body = check_body(body, MAX_CHAT)
+        target = await self._write_target(user, room_id=room_id, thread_id=thread_id)
+        return await self.db.write(
+            lambda tx: self._insert_post(tx, target["id"], room_id, user, body)
+        )
 
-    async def _check_may_write(self, thread: dict[str, Any], role: str, user: User) -> None:
-        teacher = may(role, Action.MODERATE)
-        if thread["locked"] and not teacher:
+    async def _write_target(
+        self, user: User, *, thread_id: str | None = None, room_id: str | None = None
+    ) -> Row:
+        """The thread a post goes to, once the caller may write there: one query on the hot path
+        fetches the thread, the caller's role, the room's chat mode and any mute."""
+        row = await self.db.fetchone(
+            "SELECT threads.id, threads.room_id, threads.kind, threads.locked, memberships.role,"
+            " rooms.chat_mode, (SELECT MAX(until) FROM mutes WHERE mutes.room_id = threads.room_id"
+            "  AND mutes.user_id = ? AND until > ?) AS muted_until"
+            " FROM threads JOIN rooms ON rooms.id = threads.room_id"
+            " LEFT JOIN memberships ON memberships.room_id = threads.room_id"
+            "  AND memberships.user_id = ?"
+            " WHERE threads.deleted_at IS NULL AND (threads.id = ? OR (? IS NULL"
+            "  AND threads.room_id = ? AND threads.kind = 'chat'))",
+            (user.id, self.clock(), user.id, thread_id, thread_id, room_id),
+        )
+        if row is None or row["role"] is None or room_id not in (None, row["room_id"]):
+            raise NotFound("room" if thread_id is None else "thread", thread_id or room_id or "")
+        role, teacher = row["role"], may(row["role"], Action.MODERATE)
+        require(role, Action.CHAT if row["kind"] == "chat" else Action.POST)
+        if row["locked"] and not teacher:
             raise Forbidden("This thread is locked.")
-        if thread["kind"] == "chat" and not teacher:
-            room = await self.db.fetchone(
-                "SELECT chat_mode FROM rooms WHERE id = ?", (thread["room_id"],)
-            )
-            if room is not None and room["chat_mode"] == "teachers":
-                raise Forbidden("Only teachers can write in the chat right now.")
-        await self._check_not_muted(thread["room_id"], user)
+        if row["kind"] == "chat" and row["chat_mode"] == "teachers" and not teacher:
+            raise Forbidden("Only teachers can write in the chat right now.")
+        if row["muted_until"] is not None:
+            minutes = max(1, round((row["muted_until"] - self.clock()) / 60))
+            raise Forbidden(f"A teacher muted you here for {minutes} more minute(s).")
+        return row
 
     async def _check_not_muted(self, room_id: str, user: User) -> None:
         row = await self.db.fetchone(
@@ -184,20 +189,36 @@ class Forum:
     async def _insert_post(
         self, tx: Tx, thread_id: str, room_id: str, user: User, body: str
     ) -> dict[str, Any]:
-        post_id, seq = new_id(), await tx.next_seq(room_id)
+        post_id, seq, now, html = (
+            new_id(),
+            await tx.next_seq(room_id),
+            self.clock(),
+            markdown.render(body),
+        )
         await tx.execute(
             "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (post_id, room_id, thread_id, seq, user.id, body, markdown.render(body), self.clock()),
+            (post_id, room_id, thread_id, seq, user.id, body, html, now),
         )
         await tx.execute(
             "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
             (seq, thread_id),
         )
-        mentioned = await self._record_mentions(tx, room_id, post_id, body)
-        post = {**post_json(await self._post_in(tx, post_id)), "mentions": mentioned}
-        await tx.record(room_id, seq, "post:new", post)
-        return post
+        post = {
+            "id": post_id,
+            "room_id": room_id,
+            "thread_id": thread_id,
+            "seq": seq,
+            "author": {"id": user.id, "display_name": user.display_name, "country": user.country},
+            "body": body,
+            "html": html,
+            "created_at": iso(now),
+            "edited_at": None,
+            "hidden": False,
+            "reactions": {},
+            "mentions": await self._record_mentions(tx, room_id, post_id, body),
+        }
+        return await tx.record(room_id, seq, "post:new", post)
 
     async def _record_mentions(self, tx: Tx, room_id: str, post_id: str, body: str) -> list[str]:
         names = markdown.mentions(body)
