@@ -115,6 +115,13 @@ export class VideoPanel extends Panel {
     this.lobby.hidden = true;
     this.stage.hidden = false;
     this.addLocalTile(call.local);
+    // The room may ask pupils to arrive with the camera off; they can switch it on.
+    const settings = this.session.room.settings || {};
+    if (settings.pupils_camera_off && !this.session.isTeacher && this.cam) {
+      this.cam = false;
+      call.setCamera(false);
+      this.syncButtons();
+    }
     try {
       await call.join();
       this.status.textContent = t("video.connected");
