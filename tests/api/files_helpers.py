@@ -1,0 +1,72 @@
+"""Helpers for the archive's tests: multipart uploads with exact names, and what is on disk."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tests.conftest import Person
+
+BOUNDARY = "twinroomsTestBoundary7MA4YWxk"
+
+
+def multipart(name: str, data: bytes, folder: str | None = None) -> bytes:
+    """A multipart body whose file name reaches the server exactly (RFC 5987 `filename*`)."""
+    parts = []
+    if folder is not None:
+        parts.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="folder"\r\n\r\n'.encode()
+            + folder.encode()
+            + b"\r\n"
+        )
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x";'
+        f" filename*=UTF-8''{quote(name, safe='')}\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+    )
+    parts.append(head.encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+async def upload(
+    person: Person,
+    room_id: str,
+    name: str,
+    data: bytes,
+    *,
+    folder: str | None = None,
+    query: str = "",
+    status: int = 201,
+) -> Any:
+    """Upload `data` as `name`; checks the status and returns the decoded JSON answer."""
+    response = await person.client.post(
+        f"/api/rooms/{room_id}/files{query}",
+        data=io.BytesIO(multipart(name, data, folder)),
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    text = await response.text()
+    assert response.status == status, f"upload {name!r}: {response.status} {text}"
+    return await response.json()
+
+
+async def download(
+    person: Person, file_id: str, headers: dict[str, str] | None = None, suffix: str = ""
+) -> tuple[int, Mapping[str, str], bytes]:
+    response = await person.client.get(f"/api/files/{file_id}/content{suffix}", headers=headers)
+    return response.status, response.headers, await response.read()
+
+
+def leftovers(data_dir: Path) -> dict[str, Any]:
+    """Temporary files, blobs and file rows currently on disk."""
+    root = data_dir / "blobs"
+    temps = sorted(p.name for p in (root / "tmp").iterdir()) if (root / "tmp").exists() else []
+    blobs = sorted(p.name for p in root.glob("??/??/*"))
+    with sqlite3.connect(data_dir / "twinrooms.sqlite3") as conn:
+        rows = conn.execute("SELECT COUNT(*) FROM file_versions").fetchone()[0]
+        blob_rows = conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0]
+    conn.close()
+    return {"temps": temps, "blobs": blobs, "rows": rows, "blob_rows": blob_rows}
