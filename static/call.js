@@ -18,6 +18,9 @@ export const MEDIA = {
   mute: "media:mute",
   unmute: "media:unmute",
   videoOff: "media:video_off",
+  videoOn: "media:video_on",
+  admit: "media:lobby_admit",
+  deny: "media:lobby_deny",
 };
 
 // No trickle ICE on the SFU side: send SDP only once every candidate is in it.
@@ -35,9 +38,10 @@ function gathered(pc, ms = 5000) {
 }
 
 export class Call extends EventTarget {
-  constructor(roomId) {
+  constructor(roomId, me) {
     super();
     this.roomId = roomId;
+    this.me = me;
     this.pub = null;
     this.sub = null;
     this.local = null; // MediaStream of camera and microphone
@@ -77,17 +81,36 @@ export class Call extends EventTarget {
       [MEDIA.offer, (d) => this.onOffer(d)],
       [MEDIA.slots, (d) => this.onSlots(d)],
       [MEDIA.state, (d) => this.emit("state", d)],
+      [MEDIA.hand, (d) => this.emit("hand", d)],
       ["moderation", (d) => this.emit("moderation", d)],
     ]) {
       this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));
     }
-    const ack = await this.request(MEDIA.join);
+    let ack = await this.request(MEDIA.join);
+    if (ack.waiting) {
+      // The room has a lobby: wait for a teacher's lobby_admit, then join for real.
+      this.emit("waiting", ack);
+      await this.admission();
+      ack = await this.request(MEDIA.join);
+    }
+    this.cameraOff = Boolean(ack.camera_off);
     this.iceServers = ack.ice_servers || ack.iceServers || [];
     if (ack.slots) this.onSlots(ack);
     this.emit("state", ack);
     if (this.local && this.local.getTracks().length) await this.publish();
     await this.subscribe();
     return ack;
+  }
+
+  admission() {
+    return new Promise((resolve, reject) => {
+      const stop = live.on("moderation", (d) => {
+        if (!d || d.room_id !== this.roomId || d.user_id !== this.me) return;
+        if (d.action === "lobby_admit") { stop(); resolve(); }
+        if (d.action === "lobby_deny") { stop(); reject({ code: "lobby_denied", message: "" }); }
+      });
+      this.unsubscribe.push(stop);
+    });
   }
 
   newConnection() {

@@ -93,7 +93,7 @@ export class VideoPanel extends Panel {
     this.showError("");
     this.joinBtn.disabled = true;
     this.status.textContent = t("video.connecting");
-    const call = new Call(this.session.id);
+    const call = new Call(this.session.id, this.session.me.id);
     const audioOnly = this.audioOnly.checked;
     try {
       await call.capture({ audio: true, video: !audioOnly });
@@ -135,6 +135,14 @@ export class VideoPanel extends Panel {
     call.addEventListener("track", (e) => this.onTrack(e.detail));
     call.addEventListener("slots", () => this.renderSlots());
     call.addEventListener("state", (e) => this.onState(e.detail));
+    call.addEventListener("waiting", () => { this.status.textContent = t("video.waiting"); });
+    call.addEventListener("hand", (e) => {
+      const d = e.detail;
+      if (d.raised) this.hands.add(d.user_id);
+      else this.hands.delete(d.user_id);
+      if (d.user_id === this.session.me.id) this.handBtn.setAttribute("aria-pressed", String(d.raised));
+      this.renderSlots();
+    });
     call.addEventListener("moderation", (e) => this.onModeration(e.detail));
     call.addEventListener("connection", (e) => {
       if (e.detail.state === "failed") this.status.textContent = t("video.connection_failed");
@@ -180,7 +188,9 @@ export class VideoPanel extends Panel {
     if (!this.call) return;
     for (const [mid, tile] of this.tiles) {
       const slot = this.call.slots.get(mid);
-      const userId = slot && slot.user_id;
+      // A slot can lag behind someone leaving; the call's state says who is really here.
+      const here = (id) => !this.present || this.present.has(id);
+      const userId = slot && slot.user_id && here(slot.user_id) ? slot.user_id : null;
       tile.el.hidden = !userId;
       if (!userId) {
         tile.video.removeAttribute("data-user-id");
@@ -207,17 +217,32 @@ export class VideoPanel extends Panel {
   async moderate(event, userId) {
     try {
       await this.call.request(event, { user_id: userId });
-      announce(t(event === MEDIA.mute ? "video.muted_someone" : "video.video_off_someone", { name: this.nameOf(userId) }));
+      if (event === MEDIA.mute || event === MEDIA.videoOff) {
+        announce(t(event === MEDIA.mute ? "video.muted_someone" : "video.video_off_someone", { name: this.nameOf(userId) }));
+      }
     } catch (err) {
       announce(errorText(err), "error");
     }
   }
 
   onState(state) {
-    if (state && Array.isArray(state.hands)) {
-      this.hands = new Set(state.hands);
-      this.renderSlots();
+    if (!state) return;
+    if (Array.isArray(state.hands)) this.hands = new Set(state.hands);
+    if (Array.isArray(state.participants)) this.present = new Set(state.participants);
+    if (this.session.isTeacher && Array.isArray(state.waiting)) this.renderLobbyQueue(state.waiting);
+    this.renderSlots();
+  }
+
+  // Teachers see who waits in the lobby and let them in (or not).
+  renderLobbyQueue(waiting) {
+    if (!this.queue) {
+      this.queue = h("ul", { class: "lobby-queue", testid: "lobby-queue", "aria-label": t("video.lobby") });
+      this.stage.prepend(this.queue);
     }
+    replace(this.queue, waiting.map((userId) => h("li", {},
+      h("span", {}, t("video.waits", { name: this.nameOf(userId) })),
+      h("button", { type: "button", class: "btn btn-primary btn-small", onclick: () => this.moderate(MEDIA.admit, userId) }, t("video.admit")),
+      h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.moderate(MEDIA.deny, userId) }, t("video.deny")))));
   }
 
   onModeration(data) {
@@ -231,6 +256,13 @@ export class VideoPanel extends Panel {
     } else if (data.action === "unmute") {
       this.mutedBy.audio = false;
       this.say(t("video.you_may_unmute"));
+    } else if (data.action === "video_on") {
+      this.mutedBy.video = false;
+      this.say(t("video.you_may_unmute"));
+    } else if (data.action === "session_remove") {
+      this.leave(true);
+      this.showError(t("video.removed"));
+      return;
     } else if (data.action === "video_off") {
       this.mutedBy.video = true;
       this.cam = false;
@@ -304,6 +336,7 @@ export class VideoPanel extends Panel {
     replace(this.grid);
     replace(this.audioHost);
     this.localTile = null;
+    this.present = null;
     this.mutedBy = { audio: false, video: false };
     this.notice.hidden = true;
     this.stage.hidden = true;
