@@ -57,12 +57,13 @@ class Folders:
         path = self._path(path)
 
         async def insert(tx: Tx) -> None:
-            await tx.execute(
+            added = await tx.execute(
                 "INSERT INTO folders (room_id, path, created_by, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (room_id, path) DO NOTHING",
                 (room_id, path, user.id, self.clock()),
             )
-            await tx.emit(room_id, "folder:new", {"room_id": room_id, "path": path})
+            if added:
+                await tx.emit(room_id, "folder:new", {"room_id": room_id, "path": path})
 
         await self.db.write(insert)
         return {"room_id": room_id, "path": path}
