@@ -151,39 +151,34 @@ async def setup_room(http: aiohttp.ClientSession, base: str) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="twinrooms-bench-") as tmp:
-        root = Path(tmp)
-        twin, base = start_twinrooms(root)
-        nginx: subprocess.Popen[bytes] | None = None
+        processes: list[subprocess.Popen[bytes]] = []
         try:
-            jar = aiohttp.CookieJar(unsafe=True)
-            async with aiohttp.ClientSession(
-                cookie_jar=jar, timeout=aiohttp.ClientTimeout(600)
-            ) as http:
-                room_id = await setup_room(http, base)
-                size = args.size_mib * MIB
-                piece = os.urandom(MIB)
-                print(f"uploading the {args.size_mib} MiB download file to Twinrooms", flush=True)
-                file_id = await upload(
-                    http, f"{base}/api/rooms/{room_id}/files", "big.bin", size, piece
-                )
-                blob = next((root / "twinrooms" / "blobs").glob("??/??/*"))
-                nginx, nginx_base = start_nginx(_mk(root), blob)
-                cookie = "; ".join(f"{c.key}={c.value}" for c in jar)
-                await download_rounds(
-                    args.runs,
-                    size,
-                    f"{base}/api/files/{file_id}/content",
-                    cookie,
-                    f"{nginx_base}/file.bin",
-                )
-                await upload_memory(
-                    http, twin.pid, f"{base}/api/rooms/{room_id}/files", args.upload_mib, piece
-                )
+            await measure(Path(tmp), args, processes)
         finally:
-            for process in (twin, nginx):
-                if process is not None:
-                    process.terminate()
-                    process.wait(10)
+            for process in processes:
+                process.terminate()
+                process.wait(10)
+
+
+async def measure(
+    root: Path, args: argparse.Namespace, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    twin, base = start_twinrooms(root)
+    processes.append(twin)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(600)) as http:
+        room_id = await setup_room(http, base)
+        size, piece = args.size_mib * MIB, os.urandom(MIB)
+        print(f"uploading the {args.size_mib} MiB download file to Twinrooms", flush=True)
+        file_id = await upload(http, f"{base}/api/rooms/{room_id}/files", "big.bin", size, piece)
+        blob = next((root / "twinrooms" / "blobs").glob("??/??/*"))
+        nginx, nginx_base = start_nginx(_mk(root), blob)
+        processes.append(nginx)
+        cookie = "; ".join(f"{c.key}={c.value}" for c in jar)
+        twin_url = f"{base}/api/files/{file_id}/content"
+        await download_rounds(args.runs, size, twin_url, cookie, f"{nginx_base}/file.bin")
+        files_url = f"{base}/api/rooms/{room_id}/files"
+        await upload_memory(http, twin.pid, files_url, args.upload_mib, piece)
 
 
 def _mk(root: Path) -> Path:

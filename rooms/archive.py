@@ -117,21 +117,7 @@ class Archive:
         async def insert(tx: Tx) -> str:
             await self.quotas.check(tx, room_id, blob.size)
             held.release()  # from now on the database counts these bytes
-            now = self.clock()
-            await tx.execute(
-                "INSERT INTO blobs (sha256, size, refs, created_at) VALUES (?, ?, 1, ?)"
-                " ON CONFLICT (sha256) DO UPDATE SET refs = blobs.refs + 1",
-                (blob.sha256, blob.size, now),
-            )
-            file_id, version = await _next_version(tx, room_id, folder, name, user.id, now)
-            await tx.execute(
-                "INSERT INTO file_versions (file_id, version, room_id, sha256, size, mime,"
-                " uploader_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (file_id, version, room_id, blob.sha256, blob.size, blob.mime, user.id, now),
-            )
-            event = "file:new" if version == 1 else "file:edit"
-            await tx.emit(room_id, event, (await _current(tx, file_id)).to_json())
-            return file_id
+            return await _record(tx, user.id, room_id, (folder, name), blob, self.clock())
 
         try:
             file_id = await self.db.write(insert)
@@ -273,3 +259,23 @@ async def _next_version(
     )
     assert row is not None
     return file_id, int(row[0])
+
+
+async def _record(
+    tx: Tx, user_id: str, room_id: str, where: tuple[str, str], blob: NewBlob, now: float
+) -> str:
+    """Insert the blob's reference and the version row; emit the event; returns the file's id."""
+    await tx.execute(
+        "INSERT INTO blobs (sha256, size, refs, created_at) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT (sha256) DO UPDATE SET refs = blobs.refs + 1",
+        (blob.sha256, blob.size, now),
+    )
+    file_id, version = await _next_version(tx, room_id, *where, user_id, now)
+    await tx.execute(
+        "INSERT INTO file_versions (file_id, version, room_id, sha256, size, mime,"
+        " uploader_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (file_id, version, room_id, blob.sha256, blob.size, blob.mime, user_id, now),
+    )
+    event = "file:new" if version == 1 else "file:edit"
+    await tx.emit(room_id, event, (await _current(tx, file_id)).to_json())
+    return file_id

@@ -80,26 +80,7 @@ class Folders:
 
         async def apply(tx: Tx) -> None:
             await self._check_free(tx, room_id, path, new_path)
-            await tx.execute(  # explicit folders already at the target merge with the moved ones
-                "DELETE FROM folders WHERE room_id = ? AND path IN (SELECT ? || SUBSTR(path, ?)"
-                f" FROM folders WHERE room_id = ? AND {UNDER.replace('folder', 'path')})",
-                (room_id, new_path, len(path) + 1, room_id, path, _like_below(path)),
-            )
-            for table, column in (("files", "folder"), ("folders", "path")):
-                await tx.execute(
-                    f"UPDATE {table} SET {column} = ? || SUBSTR({column}, ?)"
-                    f" WHERE room_id = ? AND {UNDER.replace('folder', column)}",
-                    (new_path, len(path) + 1, room_id, path, _like_below(path)),
-                )
-            await tx.emit(
-                room_id, "folder:move", {"room_id": room_id, "path": path, "new_path": new_path}
-            )
-            moved = await tx.fetchall(
-                CURRENT + f" WHERE f.room_id = ? AND f.deleted_at IS NULL AND {UNDER}",
-                (room_id, new_path, _like_below(new_path)),
-            )
-            for row in moved:
-                await tx.emit(room_id, "file:edit", StoredFile.from_row(row).to_json())
+            await _relocate(tx, room_id, path, new_path)
 
         await self.db.write(apply)
         return {"room_id": room_id, "path": new_path}
@@ -143,3 +124,25 @@ class Folders:
         if not path:
             raise Invalid("path: the top of the archive is not a folder to change.")
         return path
+
+
+async def _relocate(tx: Tx, room_id: str, path: str, new_path: str) -> None:
+    """Move every file and explicit folder under `path` to `new_path`, and tell the room."""
+    await tx.execute(  # explicit folders already at the target merge with the moved ones
+        "DELETE FROM folders WHERE room_id = ? AND path IN (SELECT ? || SUBSTR(path, ?)"
+        f" FROM folders WHERE room_id = ? AND {UNDER.replace('folder', 'path')})",
+        (room_id, new_path, len(path) + 1, room_id, path, _like_below(path)),
+    )
+    for table, column in (("files", "folder"), ("folders", "path")):
+        await tx.execute(
+            f"UPDATE {table} SET {column} = ? || SUBSTR({column}, ?)"
+            f" WHERE room_id = ? AND {UNDER.replace('folder', column)}",
+            (new_path, len(path) + 1, room_id, path, _like_below(path)),
+        )
+    await tx.emit(room_id, "folder:move", {"room_id": room_id, "path": path, "new_path": new_path})
+    moved = await tx.fetchall(
+        CURRENT + f" WHERE f.room_id = ? AND f.deleted_at IS NULL AND {UNDER}",
+        (room_id, new_path, _like_below(new_path)),
+    )
+    for row in moved:
+        await tx.emit(room_id, "file:edit", StoredFile.from_row(row).to_json())
