@@ -113,20 +113,9 @@ class Forum:
         await self.rooms.require(user, room_id, Action.OPEN_THREAD)
         title, body = check_title(title), check_body(body, MAX_BODY)
         await self._check_not_muted(room_id, user)
-        thread_id = new_id()
-
-        async def apply(tx: Tx) -> dict[str, Any]:
-            await tx.execute(
-                "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
-                " VALUES (?, ?, 'forum', ?, ?, ?)",
-                (thread_id, room_id, title, user.id, self.clock()),
-            )
-            thread = await self._thread_in(tx, thread_id)
-            await tx.emit(room_id, "thread:new", thread)
-            await self._insert_post(tx, thread_id, room_id, user, body)
-            return await self._thread_in(tx, thread_id)
-
-        return await self.db.write(apply)
+        return await self.db.write(
+            lambda tx: write_thread(tx, room_id, user, title, body, self.clock())
+        )
 
     async def reply(
         self, user: User, thread_id: str, body: str, limit: int = MAX_BODY
@@ -135,7 +124,7 @@ class Forum:
         body = check_body(body, limit)
         target = await self._write_target(user, thread_id=thread_id)
         return await self.db.write(
-            lambda tx: self._insert_post(tx, target["id"], target["room_id"], user, body)
+            lambda tx: write_post(tx, target["id"], target["room_id"], user, body, self.clock())
         )
 
     async def chat(
@@ -145,7 +134,7 @@ class Forum:
         body = check_body(body, MAX_CHAT)
         target = await self._write_target(user, room_id=room_id, thread_id=thread_id)
         return await self.db.write(
-            lambda tx: self._insert_post(tx, target["id"], room_id, user, body)
+            lambda tx: write_post(tx, target["id"], room_id, user, body, self.clock())
         )
 
     async def _write_target(
@@ -185,57 +174,6 @@ class Forum:
         if row is not None:
             minutes = max(1, round((row["until"] - self.clock()) / 60))
             raise Forbidden(f"A teacher muted you here for {minutes} more minute(s).")
-
-    async def _insert_post(
-        self, tx: Tx, thread_id: str, room_id: str, user: User, body: str
-    ) -> dict[str, Any]:
-        post_id, seq, now, html = (
-            new_id(),
-            await tx.next_seq(room_id),
-            self.clock(),
-            markdown.render(body),
-        )
-        await tx.execute(
-            "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (post_id, room_id, thread_id, seq, user.id, body, html, now),
-        )
-        await tx.execute(
-            "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
-            (seq, thread_id),
-        )
-        post = {
-            "id": post_id,
-            "room_id": room_id,
-            "thread_id": thread_id,
-            "seq": seq,
-            "author": {"id": user.id, "display_name": user.display_name, "country": user.country},
-            "body": body,
-            "html": html,
-            "created_at": iso(now),
-            "edited_at": None,
-            "hidden": False,
-            "reactions": {},
-            "mentions": await self._record_mentions(tx, room_id, post_id, body),
-        }
-        return await tx.record(room_id, seq, "post:new", post)
-
-    async def _record_mentions(self, tx: Tx, room_id: str, post_id: str, body: str) -> list[str]:
-        names = markdown.mentions(body)
-        if not names:
-            return []
-        marks = ", ".join("?" for _ in names)
-        rows = await tx.fetchall(
-            f"SELECT users.id FROM users JOIN memberships ON memberships.user_id = users.id"
-            f" WHERE memberships.room_id = ? AND users.username IN ({marks})",
-            (room_id, *names),
-        )
-        for row in rows:
-            await tx.execute(
-                "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
-                (post_id, row["id"], room_id, self.clock()),
-            )
-        return [row["id"] for row in rows]
 
     async def edit_post(self, user: User, post_id: str, body: str) -> dict[str, Any]:
         """Only the author edits a body; the previous one is kept in the history teachers read."""
@@ -325,8 +263,76 @@ class Forum:
         assert row is not None
         return row
 
-    @staticmethod
-    async def _thread_in(tx: Tx, thread_id: str) -> dict[str, Any]:
-        row = await tx.fetchone(f"{THREAD_SELECT} WHERE threads.id = ?", (thread_id,))
-        assert row is not None
-        return thread_json(row)
+
+async def write_thread(
+    tx: Tx, room_id: str, author: User, title: str, body: str, now: float
+) -> dict[str, Any]:
+    """Insert a forum thread whose `body` is its first post, in `tx`: `thread:new`, `post:new`.
+
+    Callers have checked the author's rights and the title and body; the session summary uses it
+    too, so a summary appears to clients exactly like a thread a teacher opened.
+    """
+    thread_id = new_id()
+    await tx.execute(
+        "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
+        " VALUES (?, ?, 'forum', ?, ?, ?)",
+        (thread_id, room_id, title, author.id, now),
+    )
+    await tx.emit(room_id, "thread:new", await _thread_in(tx, thread_id))
+    await write_post(tx, thread_id, room_id, author, body, now)
+    return await _thread_in(tx, thread_id)
+
+
+async def write_post(
+    tx: Tx, thread_id: str, room_id: str, author: User, body: str, now: float
+) -> dict[str, Any]:
+    """Insert a post in `tx` with the room's next sequence number, and record its `post:new`."""
+    post_id, seq, html = new_id(), await tx.next_seq(room_id), markdown.render(body)
+    await tx.execute(
+        "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (post_id, room_id, thread_id, seq, author.id, body, html, now),
+    )
+    await tx.execute(
+        "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
+        (seq, thread_id),
+    )
+    post = {
+        "id": post_id,
+        "room_id": room_id,
+        "thread_id": thread_id,
+        "seq": seq,
+        "author": {"id": author.id, "display_name": author.display_name, "country": author.country},
+        "body": body,
+        "html": html,
+        "created_at": iso(now),
+        "edited_at": None,
+        "hidden": False,
+        "reactions": {},
+        "mentions": await _record_mentions(tx, room_id, post_id, body, now),
+    }
+    return await tx.record(room_id, seq, "post:new", post)
+
+
+async def _record_mentions(tx: Tx, room_id: str, post_id: str, body: str, now: float) -> list[str]:
+    names = markdown.mentions(body)
+    if not names:
+        return []
+    marks = ", ".join("?" for _ in names)
+    rows = await tx.fetchall(
+        f"SELECT users.id FROM users JOIN memberships ON memberships.user_id = users.id"
+        f" WHERE memberships.room_id = ? AND users.username IN ({marks})",
+        (room_id, *names),
+    )
+    for row in rows:
+        await tx.execute(
+            "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
+            (post_id, row["id"], room_id, now),
+        )
+    return [row["id"] for row in rows]
+
+
+async def _thread_in(tx: Tx, thread_id: str) -> dict[str, Any]:
+    row = await tx.fetchone(f"{THREAD_SELECT} WHERE threads.id = ?", (thread_id,))
+    assert row is not None
+    return thread_json(row)

@@ -21,7 +21,8 @@ TAGS = {
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
 ARCHIVE_IMAGE = re.compile(r"/api/files/[A-Za-z0-9_-]{1,64}/(content|thumbnail)")
 SAFE_LINK = re.compile(r"(https?://|mailto:)[^\s]*", re.IGNORECASE)
-MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9._-]{2,31})", re.IGNORECASE)
+# Not after a word, another @ or a backslash: `\@name` quotes a name without mentioning it.
+MENTION = re.compile(r"(?<![\w@\\])@([a-z0-9][a-z0-9._-]{2,31})", re.IGNORECASE)
 
 _renderer = (
     MarkdownIt("commonmark", {"html": False, "linkify": False})

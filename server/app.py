@@ -24,7 +24,7 @@ from server import filestore, middleware
 from server.config import Settings
 from server.keys import METRICS, SERVICES, SETTINGS, SIO, Services
 from server.metrics import Metrics
-from server.realtime import forum_events, room_events
+from server.realtime import forum_events, media, room_events
 from server.realtime.hub import HUB, Hub
 from server.views import auth, files, forum, rooms, site
 from server.views.site import STATIC_DIR
@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_realtime)
     filestore.setup(app)  # after _database: its start-up cleaning needs the database
+    media.install(app, hub, services, settings)  # after _realtime: media closes before the hub
     return app
 
 

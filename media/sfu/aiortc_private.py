@@ -31,6 +31,7 @@ from aiortc.rtp import HeaderExtensions, RtpPacket
 from .errors import MediaError
 
 DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"  # retransmission ssrc -> media ssrc, from the remote SDP
 
 # Callback receiving (codec mimeType, frame); (None, None) means the stream ended.
 FrameSink = Callable[[str | None, JitterFrame | None], None]
@@ -51,6 +52,7 @@ def check() -> None:
         (RTCRtpReceiver, "__init__", DECODER_QUEUE),
         (RTCRtpReceiver, "_handle_rtp_packet", DECODER_QUEUE),
         (RTCRtpReceiver, "_send_rtcp_pli", "_send_rtcp"),
+        (RTCRtpReceiver, "receive", RTX_SSRC),
         (RTCRtpSender, "_handle_rtcp_packet", "_send_keyframe"),
         (RTCRtpSender, "_send_keyframe", ""),
         (RTCRtpSender, "_next_encoded_frame", "pack"),
@@ -142,6 +144,13 @@ def is_tapped(receiver: RTCRtpReceiver) -> bool:
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call `callback` instead of forcing an encoder keyframe when the remote sends PLI or FIR."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
+    """The ssrcs the receiver heard media on lately, first heard first, without retransmission
+    ssrcs (browsers probe bandwidth with RTX padding, often before any media packet)."""
+    rtx: dict[int, int] = getattr(receiver, RTX_SSRC, {})
+    return [s.source for s in receiver.getSynchronizationSources() if s.source not in rtx]
 
 
 def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> Awaitable[None]:

@@ -111,10 +111,9 @@ class Publication:
         self.keyframes.close()
 
     async def _send_pli(self) -> None:
-        # The first ssrc seen is the media one: RTX only ever follows a NACK of media packets.
-        sources = self._receiver.getSynchronizationSources()
+        sources = aiortc_private.media_ssrcs(self._receiver)
         if self.info.kind == "video" and sources:
-            await aiortc_private.send_pli(self._receiver, sources[0].source)
+            await aiortc_private.send_pli(self._receiver, sources[0])
 
 
 class ForwardedTrack(MediaStreamTrack):
@@ -167,7 +166,9 @@ class ForwardedTrack(MediaStreamTrack):
         """Queue one frame; called synchronously from the publication's fan-out."""
         if self._need_keyframe:
             if not frame.keyframe:
+                # Ask again (throttled) while waiting: a PLI is one UDP packet and can be lost.
                 self.frames_dropped += 1
+                self.request_keyframe()
                 return
             self._need_keyframe = False
         if len(self._frames) >= QUEUE_FRAMES[self.kind]:

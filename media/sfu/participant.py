@@ -8,6 +8,7 @@ for a subscriber renegotiation in flight, nor the reverse.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
@@ -66,7 +67,10 @@ class Participant:
         self.subscriber: RTCPeerConnection | None = None
         self.slots: list[Slot] = []
         self.renegotiate_later = False
-        self._offering = False
+        # One negotiation at a time per connection; closing waits for them, because aiortc
+        # closing a connection whose ICE gathering is still binding sockets leaks those sockets.
+        self._publishing = asyncio.Lock()
+        self._offering = asyncio.Lock()
         self._closing = False
         self._config = config
         self._on_state = on_state
@@ -88,6 +92,13 @@ class Participant:
         audio is the microphone and unlabelled video the camera.
         """
         _check_sources(sources)
+        async with self._publishing:
+            self._check_open()
+            return await self._answer_publisher(sdp, sources)
+
+    async def _answer_publisher(
+        self, sdp: str, sources: Mapping[str, str]
+    ) -> tuple[str, list[Publication]]:
         fresh = self.publisher is None
         pc = self.publisher or self._connection()
         created: list[Publication] = []
@@ -125,6 +136,7 @@ class Participant:
 
     async def subscribe(self, video_slots: int, audio_slots: int) -> str:
         """Open the subscribing connection with fixed video slots; return the SFU's offer."""
+        self._check_open()
         if self.subscriber is not None:
             raise MediaError("conflict", "already subscribed")
         self.subscriber = self._connection()
@@ -139,11 +151,13 @@ class Participant:
 
     async def _offer(self, pc: RTCPeerConnection) -> str:
         # While an offer is being built (ICE gathering awaits), another must wait its turn.
-        self._offering = True
-        try:
+        async with self._offering:
+            self._check_open()
             return await signalling.create_offer(pc, self._config.addresses)
-        finally:
-            self._offering = False
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise MediaError("conflict", "the participant has left")
 
     def add_slot(self, kind: Kind) -> Slot:
         """Add a sendonly m-line to the subscribing connection (takes effect at the next offer)."""
@@ -165,7 +179,7 @@ class Participant:
         (the session re-offers once that answer arrives)."""
         if self.subscriber is None:
             return None
-        if self._offering or self.subscriber.signalingState != "stable":
+        if self._offering.locked() or self.subscriber.signalingState != "stable":
             self.renegotiate_later = True
             return None
         self.renegotiate_later = False
@@ -178,10 +192,12 @@ class Participant:
         await signalling.accept_answer(self.subscriber, sdp)
 
     async def close(self) -> None:
-        """Close both connections (their senders' and receivers' tasks end with them)."""
+        """Close both connections (their senders' and receivers' tasks end with them), once any
+        negotiation in flight has finished gathering."""
         self._closing = True
         for slot in self.slots:
             slot.track.stop()
-        for pc in (self.publisher, self.subscriber):
-            if pc is not None:
-                await pc.close()
+        async with self._publishing, self._offering:
+            for pc in (self.publisher, self.subscriber):
+                if pc is not None:
+                    await pc.close()

@@ -38,6 +38,9 @@ class Session:
         self._listener = listener
         self._order: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Participants' closes run to the end even when the task that began one is cancelled:
+        # a connection closed halfway keeps its sockets, and closing it again would wait forever.
+        self._closing: set[asyncio.Task[None]] = set()
         self._ticker = asyncio.ensure_future(self._tick())
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -166,7 +169,10 @@ class Session:
                 self.publications.pop(key).close()
         if self.spotlight == participant_id:
             self.spotlight = None
-        await participant.close()
+        closing = asyncio.ensure_future(participant.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        await asyncio.shield(closing)
         self.resync()
 
     def _on_state(self, participant: Participant, state: str) -> None:
@@ -201,7 +207,9 @@ class Session:
         self.publications.clear()
         participants = list(self.participants.values())
         self.participants.clear()
-        await asyncio.gather(*(p.close() for p in participants), return_exceptions=True)
+        await asyncio.gather(
+            *(p.close() for p in participants), *self._closing, return_exceptions=True
+        )
         for task in [self._ticker, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

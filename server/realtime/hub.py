@@ -60,6 +60,9 @@ class Hub:
         self._sessions: dict[str, str] = {}  # sid -> the cookie session it was opened with
         self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        # Other parts of the node (live media) that must let go of a socket or a removed member.
+        self.on_disconnect: list[Callable[[str], Awaitable[None]]] = []
+        self.on_remove: list[Callable[[str, str], Awaitable[None]]] = []
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         services.db.on_commit(self._outbox.put_nowait)
@@ -130,6 +133,8 @@ class Hub:
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self._users.pop(sid, None)
         self._sessions.pop(sid, None)
+        for gone in self.on_disconnect:
+            await gone(sid)
         for room_id in self.presence.drop_socket(sid):
             await self.broadcast_presence(room_id)
         self.metrics.sockets.set(len(self._users))
@@ -156,6 +161,8 @@ class Hub:
     async def remove_user(self, room_id: str, user_id: str, *, by: str) -> None:
         """Tell a removed member's sockets, and unsubscribe them from the room at once."""
         notice = {"room_id": room_id, "action": "remove", "user_id": user_id, "by": by}
+        for removed in self.on_remove:
+            await removed(room_id, user_id)
         for sid in self.presence.sockets_of(room_id, user_id):
             await self.sio.emit("moderation", notice, to=sid)
             await self.leave(sid, room_id)

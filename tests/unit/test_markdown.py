@@ -139,6 +139,11 @@ def test_mentions_are_distinct_lower_case_and_capped() -> None:
     assert len(mentions(" ".join(f"@user{i}" for i in range(30)))) == 10
 
 
+def test_an_escaped_at_sign_quotes_a_name_without_mentioning_it() -> None:
+    assert mentions(r"as \@ana said, @bob") == ["bob"]
+    assert render(r"\@ana") == "<p>@ana</p>\n"
+
+
 @pytest.mark.parametrize(
     "unsafe",
     [

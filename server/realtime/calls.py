@@ -1,0 +1,288 @@
+"""Live calls on this node: who sits in each room's live session, the lobby, and the SFU's events.
+
+A call is the in-process side of a room's live session (`rooms.sessions`): the sockets admitted to
+it (each one an SFU participant with an id of its own, never the socket id), pupils waiting in the
+lobby, raised hands, teacher mutes and the lock. Everything here is per node, like the SFU; in a
+cluster the session's media home holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from media.sfu import (
+    MediaError,
+    OfferNeeded,
+    ParticipantGone,
+    Sfu,
+    SfuConfig,
+    SfuEvent,
+    SlotsChanged,
+)
+from media.sfu.model import Kind
+from rooms.errors import DomainError, Forbidden, NotFound
+from rooms.ids import new_id
+from rooms.models import User
+from rooms.policy import Action, may
+from rooms.rooms import Rooms
+from rooms.sessions import LiveSession, LiveSessions
+from server.realtime.hub import Caller, Hub, room_channel
+
+log = logging.getLogger(__name__)
+KINDS: tuple[Kind, ...] = ("audio", "video")
+CLOSE_SECONDS = 2.0  # how long a stopping node waits for media events still in flight
+
+
+@contextlib.contextmanager
+def media_errors() -> Iterator[None]:
+    """Turn the SFU's `MediaError` into a domain error with the same contract code."""
+    try:
+        yield
+    except MediaError as exc:
+        code = exc.code if exc.code in ("invalid", "not_found", "conflict") else "internal"
+        raise DomainError(exc.message, code=code) from exc
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One socket admitted to a call, and its SFU participant."""
+
+    sid: str
+    participant_id: str
+    user_id: str
+    role: str
+
+
+@dataclass
+class Call:
+    """The live state of one room's session on this node."""
+
+    room_id: str
+    session: LiveSession
+    seats: dict[str, Seat] = field(default_factory=dict)  # by socket id
+    waiting: dict[str, str] = field(default_factory=dict)  # socket id -> user id, in the lobby
+    admitted: set[str] = field(default_factory=set)
+    hands: set[str] = field(default_factory=set)
+    muted: dict[Kind, set[str]] = field(default_factory=lambda: {"audio": set(), "video": set()})
+    locked: bool = False
+    spotlight: str | None = None
+
+    def seats_of(self, user_id: str) -> list[Seat]:
+        return [seat for seat in self.seats.values() if seat.user_id == user_id]
+
+    def state(self) -> dict[str, Any]:
+        """The `media:state` payload: who is in, waiting, muted, hands up; lock and spotlight."""
+        return {
+            "room_id": self.room_id,
+            "session_id": self.session.id,
+            "participants": sorted({seat.user_id for seat in self.seats.values()}),
+            "waiting": sorted(set(self.waiting.values())),
+            "hands": sorted(self.hands),
+            "muted": sorted(self.muted["audio"]),
+            "video_off": sorted(self.muted["video"]),
+            "locked": self.locked,
+            "spotlight": self.spotlight,
+        }
+
+
+class Calls:
+    """Admits sockets to live sessions, relays their signalling to the SFU and back, and tidies
+    up when a socket goes, a member is removed from the room or the session ends."""
+
+    def __init__(self, hub: Hub, rooms: Rooms, sessions: LiveSessions, config: SfuConfig) -> None:
+        self.hub = hub
+        self.rooms = rooms
+        self.sessions = sessions
+        self.sfu = Sfu(config, self.on_sfu_event)
+        self.calls: dict[str, Call] = {}  # by room id
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def call_for(self, caller: Caller, room_id: str, role: str) -> Call:
+        """The room's call; a teacher joining a room with no live session starts one."""
+        call = self.calls.get(room_id)
+        if call is not None:
+            return call
+        session = await self.sessions.live(room_id)
+        if session is None:
+            if not may(role, Action.START_SESSION):
+                raise NotFound("live session", room_id)
+            session = await self.sessions.start(caller.user, room_id)
+        return self.calls.setdefault(room_id, Call(room_id, session))
+
+    def live(self, room_id: str) -> Call:
+        """The room's call, or `NotFound` when nobody has joined its live session here."""
+        call = self.calls.get(room_id)
+        if call is None:
+            raise NotFound("live session", room_id)
+        return call
+
+    def seat(self, caller: Caller, room_id: str) -> tuple[Call, Seat]:
+        """The caller's seat in the room's call; `NotFound` if this socket has not joined it."""
+        call = self.live(room_id)
+        seat = call.seats.get(caller.sid)
+        if seat is None:
+            raise NotFound("participant", caller.sid)
+        return call, seat
+
+    async def sit(self, call: Call, caller: Caller, role: str) -> Seat:
+        """Admit a socket: a new SFU participant, and attendance from the user's first seat."""
+        seat = call.seats.get(caller.sid)
+        if seat is not None:
+            return seat
+        seat = Seat(caller.sid, new_id(), caller.user.id, role)
+        with media_errors():
+            self.sfu.join(call.session.id, seat.participant_id, seat.user_id)
+        first = not call.seats_of(seat.user_id)
+        call.seats[caller.sid] = seat
+        call.waiting.pop(caller.sid, None)
+        if first:
+            await self.sessions.attend(call.session.id, seat.user_id)
+        await self.broadcast_state(call)
+        return seat
+
+    async def publish(self, call: Call, seat: Seat, sdp: str, sources: Mapping[str, str]) -> str:
+        """Answer a publishing offer; a teacher's earlier mute holds for tracks added later."""
+        if not may(seat.role, Action.PUBLISH_MEDIA):
+            raise Forbidden("Guests watch and listen; they do not send media.")
+        with media_errors():
+            answer = await self.sfu.publish(call.session.id, seat.participant_id, sdp, sources)
+            for kind in KINDS:
+                if seat.user_id in call.muted[kind]:
+                    self.sfu.mute(call.session.id, seat.participant_id, kind)
+        await self.broadcast_tracks(call)
+        return answer
+
+    async def subscribe(self, call: Call, seat: Seat) -> dict[str, Any]:
+        """Open the seat's receiving connection: the SFU's offer and what each m-line shows."""
+        with media_errors():
+            sdp = await self.sfu.subscribe(call.session.id, seat.participant_id)
+            slots = self.sfu.slots(call.session.id, seat.participant_id)
+        return {"sdp": sdp, "slots": [dataclasses.asdict(slot) for slot in slots]}
+
+    async def answer(self, call: Call, seat: Seat, sdp: str) -> None:
+        """Apply the client's answer to the SFU's latest offer."""
+        with media_errors():
+            await self.sfu.answer(call.session.id, seat.participant_id, sdp)
+
+    async def live_session_id(self, room_id: str) -> str:
+        """The id of the room's live session (`NotFound` if none is live)."""
+        session = await self.sessions.live(room_id)
+        if session is None:
+            raise NotFound("live session", room_id)
+        return session.id
+
+    async def drop(self, call: Call, seat: Seat) -> None:
+        """Take a seat away: its SFU participant goes, and the user leaves with their last seat."""
+        if call.seats.pop(seat.sid, None) is None:
+            return
+        with contextlib.suppress(MediaError):  # already gone if its connection failed
+            await self.sfu.remove(call.session.id, seat.participant_id)
+        if not call.seats_of(seat.user_id):
+            call.hands.discard(seat.user_id)
+            await self.sessions.leave(call.session.id, seat.user_id)
+        if not call.seats:
+            # An empty call keeps no SFU tasks running; the next join reopens its media.
+            await self.sfu.end_session(call.session.id)
+        await self.broadcast_tracks(call)
+        await self.broadcast_state(call)
+
+    async def end(self, user: User, session_id: str) -> LiveSession:
+        """End a live session (teachers): its summary is posted, every connection closes."""
+        session = await self.sessions.end(user, session_id)
+        call = self.calls.pop(session.room_id, None)
+        await self.sfu.end_session(session_id)
+        if call is not None:
+            await self.hub.sio.emit(
+                "media:state", {**call.state(), "participants": [], "ended": True},
+                room=room_channel(call.room_id),
+            )  # fmt: skip
+        return session
+
+    async def socket_gone(self, sid: str) -> None:
+        """A socket disconnected: free its seat or its place in a lobby."""
+        for call in list(self.calls.values()):
+            if call.waiting.pop(sid, None) is not None:
+                await self.broadcast_state(call)
+            seat = call.seats.get(sid)
+            if seat is not None:
+                await self.drop(call, seat)
+
+    async def member_removed(self, room_id: str, user_id: str) -> None:
+        """A member was removed from the room: they lose their media and their lobby place."""
+        call = self.calls.get(room_id)
+        if call is None:
+            return
+        call.admitted.discard(user_id)
+        for sid in [sid for sid, user in call.waiting.items() if user == user_id]:
+            del call.waiting[sid]
+        for seat in call.seats_of(user_id):
+            await self.drop(call, seat)
+        await self.broadcast_state(call)
+
+    async def broadcast_state(self, call: Call) -> None:
+        await self.hub.sio.emit("media:state", call.state(), room=room_channel(call.room_id))
+
+    def tracks(self, call: Call) -> list[dict[str, Any]]:
+        if call.session.id not in self.sfu.session_ids():
+            return []
+        return [dataclasses.asdict(track) for track in self.sfu.tracks(call.session.id)]
+
+    async def broadcast_tracks(self, call: Call) -> None:
+        payload: dict[str, Any] = {"room_id": call.room_id, "session_id": call.session.id}
+        payload["tracks"] = self.tracks(call)
+        await self.hub.sio.emit("media:tracks", payload, room=room_channel(call.room_id))
+
+    def on_sfu_event(self, event: SfuEvent) -> None:
+        """The SFU's listener: runs on the loop and must not block, so each emit is a task."""
+        found = self._find(event.session_id, event.participant_id)
+        if found is None:
+            return
+        call, seat = found
+        base = {"room_id": call.room_id, "session_id": call.session.id}
+        if isinstance(event, OfferNeeded):
+            self._spawn(self.hub.sio.emit("media:offer", {**base, "sdp": event.sdp}, to=seat.sid))
+        elif isinstance(event, SlotsChanged):
+            slots = [dataclasses.asdict(slot) for slot in event.slots]
+            self._spawn(self.hub.sio.emit("media:slots", {**base, "slots": slots}, to=seat.sid))
+        elif isinstance(event, ParticipantGone):
+            self._spawn(self.drop(call, seat))
+
+    def _find(self, session_id: str, participant_id: str) -> tuple[Call, Seat] | None:
+        for call in self.calls.values():
+            if call.session.id == session_id:
+                for seat in call.seats.values():
+                    if seat.participant_id == participant_id:
+                        return call, seat
+        return None
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("media event failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Let pending emits and drops finish (briefly), then close every SFU session (the node
+        is stopping)."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.calls.clear()
+        await self.sfu.close()
+
+
+CALLS = web.AppKey("calls", Calls)

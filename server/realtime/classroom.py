@@ -1,0 +1,152 @@
+"""Classroom rules of a live call: who gets in (lobby, lock), and what teachers may do to it.
+
+Teachers (`Action.MODERATE`) mute and unmute a participant's audio, stop and allow their video,
+remove them from the session, admit or turn away pupils in the lobby, and lock the session;
+any participant raises a hand. Each change reaches the room as a live `moderation` event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from media.sfu.model import Kind
+from rooms.errors import Forbidden, Invalid, NotFound
+from rooms.policy import Action, may, require_manage
+from server.config import Settings
+from server.realtime.calls import Call, Calls, media_errors
+from server.realtime.hub import Caller, room_channel
+from server.realtime.ice import client_ice_servers
+
+Effect = Callable[[Call, str, str], Awaitable[None]]  # (call, actor's role, target user id)
+USER_ACTIONS = ("mute", "unmute", "video_off", "video_on", "session_remove")
+LOBBY_ACTIONS = ("lobby_admit", "lobby_deny")
+ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, "lock", "unlock")
+
+
+class Classroom:
+    """Joins with the room's lobby, lock and camera settings, and the teachers' controls."""
+
+    def __init__(self, calls: Calls, settings: Settings, clock: Callable[[], float] = time.time):
+        self.calls = calls
+        self.settings = settings
+        self.clock = clock
+        self._effects: dict[str, Effect] = {
+            "mute": self._media("audio", False),
+            "unmute": self._media("audio", True),
+            "video_off": self._media("video", False),
+            "video_on": self._media("video", True),
+            "session_remove": self._remove,
+            "lobby_admit": self._lobby(admit=True),
+            "lobby_deny": self._lobby(admit=False),
+            "lock": self._lock(True),
+            "unlock": self._lock(False),
+        }
+
+    async def join(self, caller: Caller, room_id: str) -> dict[str, Any]:
+        """Admit the caller to the room's live session, or put a pupil in its lobby."""
+        rooms = self.calls.rooms
+        role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
+        settings = (await rooms.get(caller.user, room_id)).settings
+        call = await self.calls.call_for(caller, room_id, role)
+        teacher = may(role, Action.MODERATE)
+        if call.locked and not teacher:
+            raise Forbidden("The session is locked.")
+        await self.calls.hub.join(caller, room_id)  # state and moderation reach this socket
+        if settings["lobby"] and not teacher and caller.user.id not in call.admitted:
+            call.waiting[caller.sid] = caller.user.id
+            await self.calls.broadcast_state(call)
+            return {**call.state(), "waiting": True, "session": call.session.to_json()}
+        seat = await self.calls.sit(call, caller, role)
+        return {
+            **call.state(),
+            "waiting": False,
+            "session": call.session.to_json(),
+            "participant_id": seat.participant_id,
+            "ice_servers": client_ice_servers(self.settings, caller.user.id, self.clock()),
+            "camera_off": bool(settings["pupils_camera_off"]) and not teacher,
+            "tracks": self.calls.tracks(call),
+        }
+
+    async def moderate(
+        self, caller: Caller, room_id: str, action: str, user_id: str | None
+    ) -> None:
+        """Apply a teacher's control to the room's call and tell the room."""
+        role = await self.calls.rooms.require(caller.user, room_id, Action.MODERATE)
+        effect = self._effects.get(action)
+        if effect is None:
+            raise Invalid(f"action: one of {', '.join(ACTIONS)}.")
+        if user_id is None and action not in ("lock", "unlock"):
+            raise Invalid("user_id: required for this action.")
+        call = self.calls.live(room_id)
+        await effect(call, role, user_id or "")
+        notice: dict[str, Any] = {"room_id": room_id, "action": action, "by": caller.user.id}
+        if user_id is not None and action not in ("lock", "unlock"):
+            notice["user_id"] = user_id
+        await self.calls.hub.sio.emit("moderation", notice, room=room_channel(room_id))
+        await self.calls.broadcast_state(call)
+
+    def _media(self, kind: Kind, on: bool) -> Effect:
+        async def apply(call: Call, role: str, user_id: str) -> None:
+            seats = self._seats(call, user_id)
+            (call.muted[kind].discard if on else call.muted[kind].add)(user_id)
+            with media_errors():
+                for seat in seats:
+                    switch = self.calls.sfu.unmute if on else self.calls.sfu.mute
+                    switch(call.session.id, seat.participant_id, kind)
+
+        return apply
+
+    async def _remove(self, call: Call, role: str, user_id: str) -> None:
+        seats = self._seats(call, user_id)
+        require_manage(role, seats[0].role)  # only the owner removes another teacher
+        call.admitted.discard(user_id)  # with the lobby on, they must be admitted again
+        for seat in seats:
+            await self.calls.drop(call, seat)
+
+    def _lobby(self, *, admit: bool) -> Effect:
+        async def apply(call: Call, role: str, user_id: str) -> None:
+            sids = [sid for sid, user in call.waiting.items() if user == user_id]
+            if not sids:
+                raise NotFound("waiting participant", user_id)
+            for sid in sids:
+                del call.waiting[sid]
+            if admit:
+                call.admitted.add(user_id)  # their client now sends `media:join` again
+
+        return apply
+
+    def _lock(self, locked: bool) -> Effect:
+        async def apply(call: Call, role: str, user_id: str) -> None:
+            call.locked = locked
+
+        return apply
+
+    @staticmethod
+    def _seats(call: Call, user_id: str) -> list[Any]:
+        seats = call.seats_of(user_id)
+        if not seats:
+            raise NotFound("participant", user_id)
+        return seats
+
+    async def hand(self, caller: Caller, room_id: str, raised: bool, user_id: str | None) -> None:
+        """Raise or lower the caller's hand; a teacher may also lower someone else's."""
+        call, seat = self.calls.seat(caller, room_id)
+        target = user_id or seat.user_id
+        if target != seat.user_id and (raised or not may(seat.role, Action.MODERATE)):
+            raise Forbidden()
+        (call.hands.add if raised else call.hands.discard)(target)
+        payload = {"room_id": room_id, "user_id": target, "raised": raised, "by": seat.user_id}
+        await self.calls.hub.sio.emit("media:hand", payload, room=room_channel(room_id))
+        await self.calls.broadcast_state(call)
+
+    async def spotlight(self, caller: Caller, room_id: str, user_id: str | None) -> None:
+        """Make everyone receive one participant's video whatever last-N says (None: nobody)."""
+        await self.calls.rooms.require(caller.user, room_id, Action.MODERATE)
+        call = self.calls.live(room_id)
+        participant = self._seats(call, user_id)[0].participant_id if user_id else None
+        with media_errors():
+            self.calls.sfu.spotlight(call.session.id, participant)
+        call.spotlight = user_id
+        await self.calls.broadcast_state(call)

@@ -1,0 +1,165 @@
+"""Socket.IO `media:*` events: WebRTC signalling with the SFU and the classroom controls.
+
+Each participant has a publishing connection (the client offers: `media:publish`) and a receiving
+one (the server offers: `media:subscribe`, answered by `media:answer`; later re-offers arrive as
+`media:offer`). SDP carries every ICE candidate: there is no trickle ICE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import Field
+
+from rooms.sessions import LiveSessions
+from server.config import Settings
+from server.inputs import Payload, validate
+from server.keys import Services
+from server.realtime.calls import CALLS, Calls
+from server.realtime.classroom import ACTIONS, Classroom
+from server.realtime.hub import Caller, Handler, Hub
+from server.realtime.ice import SFU, sfu_config
+from server.views import sessions as session_views
+
+SDP_LIMIT = 64 * 1024
+ID = 64
+
+
+class InRoom(Payload):
+    room_id: str = Field(max_length=ID)
+
+
+class Publish(InRoom):
+    sdp: str = Field(max_length=SDP_LIMIT)
+    sources: dict[str, Literal["camera", "microphone", "screen"]] = Field(
+        default_factory=dict, max_length=16
+    )
+
+
+class Answer(InRoom):
+    sdp: str = Field(max_length=SDP_LIMIT)
+
+
+class Target(InRoom):
+    user_id: str = Field(max_length=ID)
+
+
+class Moderation(InRoom):
+    action: str = Field(max_length=32)  # checked against the table of actions
+    user_id: str | None = Field(default=None, max_length=ID)
+
+
+class Hand(InRoom):
+    raised: bool
+    user_id: str | None = Field(default=None, max_length=ID)
+
+
+class Spotlight(InRoom):
+    user_id: str | None = Field(default=None, max_length=ID)
+
+
+class End(InRoom):
+    session_id: str | None = Field(default=None, max_length=ID)
+
+
+def handlers(calls: Calls, classroom: Classroom) -> dict[str, Handler]:
+    """The `media:*` table for `Hub.register`."""
+
+    async def join(caller: Caller, data: Any) -> dict[str, Any]:
+        return await classroom.join(caller, validate(InRoom, data).room_id)
+
+    async def publish(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(Publish, data)
+        call, seat = calls.seat(caller, request.room_id)
+        return {"sdp": await calls.publish(call, seat, request.sdp, request.sources)}
+
+    async def subscribe(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(InRoom, data)
+        call, seat = calls.seat(caller, request.room_id)
+        return await calls.subscribe(call, seat)
+
+    async def answer(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(Answer, data)
+        call, seat = calls.seat(caller, request.room_id)
+        await calls.answer(call, seat, request.sdp)
+        return {}
+
+    async def leave(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(InRoom, data)
+        call = calls.calls.get(request.room_id)
+        if call is not None:
+            call.waiting.pop(caller.sid, None)
+            seat = call.seats.get(caller.sid)
+            if seat is not None:
+                await calls.drop(call, seat)
+        return {}
+
+    async def end(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(End, data)
+        session_id = request.session_id or await calls.live_session_id(request.room_id)
+        return {"session": (await calls.end(caller.user, session_id)).to_json()}
+
+    return {
+        "media:join": join,
+        "media:publish": publish,
+        "media:subscribe": subscribe,
+        "media:answer": answer,
+        "media:leave": leave,
+        "media:end": end,
+        **control_handlers(classroom),
+    }
+
+
+def control_handlers(classroom: Classroom) -> dict[str, Handler]:
+    """Teachers' controls (`moderation`, and a shorthand event per action), hands, spotlight."""
+
+    async def moderate(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(Moderation, data)
+        await classroom.moderate(caller, request.room_id, request.action, request.user_id)
+        return {}
+
+    def shorthand(action: str, model: type[InRoom]) -> Handler:
+        async def run(caller: Caller, data: Any) -> dict[str, Any]:
+            request = validate(model, data)
+            user_id = request.user_id if isinstance(request, Target) else None
+            await classroom.moderate(caller, request.room_id, action, user_id)
+            return {}
+
+        return run
+
+    async def hand(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(Hand, data)
+        await classroom.hand(caller, request.room_id, request.raised, request.user_id)
+        return {}
+
+    async def spotlight(caller: Caller, data: Any) -> dict[str, Any]:
+        request = validate(Spotlight, data)
+        await classroom.spotlight(caller, request.room_id, request.user_id)
+        return {}
+
+    table: dict[str, Handler] = {"media:moderate": moderate, "media:hand": hand}
+    table["media:spotlight"] = spotlight
+    for action in ACTIONS:
+        model = InRoom if action in ("lock", "unlock") else Target
+        table[f"media:{action}"] = shorthand(action, model)
+    return table
+
+
+def install(app: web.Application, hub: Hub, services: Services, settings: Settings) -> None:
+    """Wire live sessions into the app: the SFU, the `media:*` events, the session routes, the
+    hub's disconnect and removal hooks, and the cleanup that closes every connection at stop."""
+    sessions = LiveSessions(services.db, services.rooms, clock=services.db.clock)
+    calls = Calls(hub, services.rooms, sessions, sfu_config(settings))
+    hub.register(handlers(calls, Classroom(calls, settings, services.db.clock)))
+    hub.on_disconnect.append(calls.socket_gone)
+    hub.on_remove.append(calls.member_removed)
+    app[CALLS], app[SFU] = calls, calls.sfu
+    app.router.add_routes(session_views.routes)
+    app.cleanup_ctx.append(_close_calls)
+
+
+async def _close_calls(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[CALLS].close()

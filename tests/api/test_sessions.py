@@ -1,0 +1,98 @@
+"""Live sessions over HTTP: scheduling, the upcoming list, start, end with a summary, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import Person, join_as_pupil
+
+People = Callable[..., Awaitable[Person]]
+Room = dict[str, Any]
+pytestmark = pytest.mark.timeout(60)
+
+
+def later(hours: float) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+async def schedule(owner: Person, room_id: str, hours: float, title: str = "Rivers") -> Any:
+    body = {"title": title, "scheduled_at": later(hours)}
+    return await owner.call("POST", f"/api/rooms/{room_id}/sessions", body, status=201)
+
+
+async def test_teachers_schedule_and_members_see_upcoming_sessions_in_order(
+    room: Room, people: People
+) -> None:
+    owner: Person = room["_owner"]
+    second = await schedule(owner, room["id"], 48, "  Second   meeting ")
+    first = await schedule(owner, room["id"], 2)
+    assert second["title"] == "Second meeting" and second["status"] == "scheduled"
+    assert second["scheduled_at"].endswith("Z") and second["started_at"] is None
+
+    pupil = await join_as_pupil(people, owner, room["id"], "zofia")
+    listed = await pupil.call("GET", f"/api/rooms/{room['id']}/sessions")
+    assert [s["id"] for s in listed] == [first["id"], second["id"]]
+    got = await pupil.call("GET", f"/api/sessions/{first['id']}")
+    assert got["attendance"] == [] and got["room_id"] == room["id"]
+
+    refused = await pupil.call(
+        "POST", f"/api/rooms/{room['id']}/sessions", {"title": "Mine"}, status=403
+    )
+    assert refused["error"]["code"] == "forbidden"
+    await pupil.call("POST", f"/api/sessions/{first['id']}/start", status=403)
+    await pupil.call("DELETE", f"/api/sessions/{first['id']}", status=403)
+
+
+async def test_bad_schedules_are_refused_with_the_field_named(room: Room) -> None:
+    owner: Person = room["_owner"]
+    path = f"/api/rooms/{room['id']}/sessions"
+    for body, field in (
+        ({"scheduled_at": later(-1)}, "scheduled_at"),
+        ({"scheduled_at": "tomorrow"}, "scheduled_at"),
+        ({"scheduled_at": "2030-01-01T09:00:00"}, "scheduled_at"),  # no zone: ambiguous
+        ({"title": 7}, "title"),
+        ({"title": "x" * 121}, "title"),
+    ):
+        error = (await owner.call("POST", path, body, status=400))["error"]
+        assert error["code"] == "invalid" and error["message"].startswith(field), body
+
+
+async def test_start_end_and_cancel_follow_the_session_lifecycle(room: Room) -> None:
+    owner: Person = room["_owner"]
+    planned = await schedule(owner, room["id"], 1)
+    other = await schedule(owner, room["id"], 3)
+
+    live = await owner.call("POST", f"/api/sessions/{planned['id']}/start")
+    assert live["status"] == "live" and live["started_at"] is not None
+    clash = await owner.call("POST", f"/api/sessions/{other['id']}/start", status=409)
+    assert clash["error"]["code"] == "conflict"
+    await owner.call("DELETE", f"/api/sessions/{planned['id']}", status=409)
+
+    ended = await owner.call("POST", f"/api/sessions/{planned['id']}/end")
+    assert ended["status"] == "ended" and ended["summary_thread_id"]
+    await owner.call("POST", f"/api/sessions/{planned['id']}/end", status=409)
+    threads = await owner.call("GET", f"/api/rooms/{room['id']}/threads")
+    summary = next(t for t in threads if t["id"] == ended["summary_thread_id"])
+    assert summary["title"].startswith("Session summary: Rivers")
+    [post] = await owner.call("GET", f"/api/threads/{summary['id']}/posts")
+    assert "### Participants (0)" in post["body"] and "- nobody joined" in post["body"]
+
+    await owner.call("DELETE", f"/api/sessions/{other['id']}", status=204)
+    assert await owner.call("GET", f"/api/rooms/{room['id']}/sessions") == []
+    await owner.call("GET", f"/api/sessions/{other['id']}", status=404)
+
+
+async def test_outsiders_learn_nothing_about_a_rooms_sessions(room: Room, people: People) -> None:
+    owner: Person = room["_owner"]
+    planned = await schedule(owner, room["id"], 1)
+    stranger = await people("stranger")
+    await stranger.call("GET", f"/api/rooms/{room['id']}/sessions", status=404)
+    await stranger.call("GET", f"/api/sessions/{planned['id']}", status=404)
+    await stranger.call("POST", f"/api/sessions/{planned['id']}/start", status=404)
+    await stranger.call("POST", f"/api/sessions/{planned['id']}/end", status=404)
+    anonymous = await people(signup=False)
+    await anonymous.call("GET", f"/api/rooms/{room['id']}/sessions", status=401)

@@ -1,0 +1,71 @@
+"""Two participants see each other's video through the SFU; a teacher mutes a pupil."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import Visitors
+from tests.e2e.flows import teacher_and_pupil, tid
+
+# Resolves once the user's tile shows decoded frames and its clock advances (the caller bounds it).
+PLAYING = """async (userId) => {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 500));
+    for (;;) {
+        const video = document.querySelector(`video[data-user-id="${userId}"]`);
+        const before = video && video.videoWidth > 0 ? video.currentTime : null;
+        await pause();
+        if (before !== null && video.videoWidth > 0 && video.currentTime > before) return true;
+    }
+}"""
+
+
+async def user_id(page: Page) -> str:
+    return str(await page.evaluate("fetch('/api/me').then((r) => r.json()).then((u) => u.id)"))
+
+
+async def sees_video_of(page: Page, other: str, within: float = 30) -> None:
+    tile = page.locator(f'{tid("video-grid")} video[data-user-id="{other}"]')
+    await expect(tile).to_have_count(1, timeout=30_000)
+    # evaluate awaits the promise (wait_for_function would take a pending promise for true).
+    async with asyncio.timeout(within):
+        assert await page.evaluate(PLAYING, other) is True
+
+
+@pytest.mark.timeout(150)
+async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
+    visitors: Visitors,
+) -> None:
+    teacher, pupil, _room_id, _code = await teacher_and_pupil(visitors)
+    teacher_id, pupil_id = await user_id(teacher.page), await user_id(pupil.page)
+
+    for v in (teacher, pupil):
+        await v.page.click(tid("tab-video"))
+        await v.page.click(tid("join-video"))
+        await expect(v.page.locator(tid("leave-video"))).to_be_visible()
+
+    await sees_video_of(teacher.page, pupil_id)
+    await sees_video_of(pupil.page, teacher_id)
+    pupil_video = teacher.page.locator(f'video[data-user-id="{pupil_id}"]')
+    tile = teacher.page.locator("figure.tile", has=pupil_video)
+    await expect(tile.locator("figcaption")).to_contain_text("Zofia")
+    await teacher.shot("video-call")
+    await pupil.shot("video-call-pupil")
+
+    # The teacher mutes the pupil; the pupil's microphone button says so and is held off.
+    await tile.hover()
+    await tile.locator(tid("mute-participant")).click()
+    mic = pupil.page.locator(tid("mic-toggle"))
+    await expect(mic).to_have_attribute("data-state", "muted-by-teacher")
+    await expect(mic).to_be_disabled()
+    await expect(pupil.page.locator(tid("call-notice"))).to_be_visible()
+    await sees_video_of(pupil.page, teacher_id)  # the pupil's mute stops nobody else's media
+    await pupil.shot("video-muted")
+
+    await pupil.page.click(tid("leave-video"))
+    await expect(pupil.page.locator(tid("join-video"))).to_be_visible()
+    tile_gone = teacher.page.locator(f'video[data-user-id="{pupil_id}"]:visible')
+    await expect(tile_gone).to_have_count(0, timeout=20_000)
+    assert teacher.errors == [] and pupil.errors == []

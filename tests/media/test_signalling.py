@@ -1,0 +1,240 @@
+"""Live sessions end to end: real aiortc peers signalling with the server's SFU over Socket.IO."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from server.realtime.calls import CALLS
+from server.realtime.ice import SFU
+from tests.conftest import Person, join_as_pupil
+
+from .callers import Participant
+from .conftest import open_connections
+from .peers import SyntheticCamera, ToneMicrophone, wait_until
+
+People = Callable[..., Awaitable[Person]]
+Room = dict[str, Any]
+
+
+@pytest.fixture
+async def class_call(people: People, room: Room) -> AsyncIterator[tuple[Participant, Participant]]:
+    """The room's owner (a teacher) and a pupil, both connected to the room, not yet in the call."""
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"], "zofia")
+    teacher = await Participant.connect(owner, room["id"])
+    learner = await Participant.connect(pupil, room["id"])
+    yield teacher, learner
+    for participant in (teacher, learner):
+        await participant.close()
+
+
+async def stalls(count: Callable[[], int], seconds: float = 1.0) -> bool:
+    """Whether `count()` stops growing: at most a few in-flight frames over `seconds`."""
+    await asyncio.sleep(0.5)  # let frames already in flight arrive
+    before = count()
+    await asyncio.sleep(seconds)
+    return count() - before <= 2
+
+
+@pytest.mark.timeout(60)
+async def test_pupil_receives_teachers_video_and_teacher_controls_stop_forwarding(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    joined = await teacher.must("media:join")
+    assert joined["waiting"] is False and joined["session"]["status"] == "live"
+    assert joined["ice_servers"] == [] and joined["camera_off"] is False
+    assert (await pupil.must("media:join"))["camera_off"] is True  # the room's default for pupils
+
+    camera, microphone = SyntheticCamera(), ToneMicrophone()
+    await teacher.publish([camera, microphone], {camera.id: "camera"})
+    await pupil.publish([SyntheticCamera(), ToneMicrophone()], {})
+    await pupil.subscribe()
+    await teacher.subscribe()
+    await wait_until(lambda: pupil.video_frames() >= 3, within=20)
+    await wait_until(lambda: teacher.audio_frames() >= 10, within=20)
+
+    slots = await pupil.inbox.wait_for(
+        lambda e, d: (
+            e == "media:slots"
+            and any(s["user_id"] == teacher.id and s["kind"] == "video" for s in d["slots"])
+        )
+    )
+    assert {s["kind"] for s in slots["slots"]} == {"audio", "video"}
+    tracks = pupil.inbox.of("media:tracks")[-1]["tracks"]
+    assert {(t["user_id"], t["source"]) for t in tracks} >= {
+        (teacher.id, "camera"),
+        (teacher.id, "microphone"),
+    }
+
+    await teacher.must("media:mute", user_id=pupil.id)
+    notice = await pupil.inbox.wait_for(lambda e, d: e == "moderation" and d["action"] == "mute")
+    assert notice == {
+        "room_id": teacher.room_id,
+        "action": "mute",
+        "user_id": pupil.id,
+        "by": teacher.id,
+    }
+    assert await stalls(teacher.audio_frames)
+
+    await teacher.must("media:moderate", action="video_off", user_id=teacher.id)
+    await teacher.inbox.wait_for(lambda e, d: e == "moderation" and d["action"] == "video_off")
+    assert await stalls(pupil.video_frames)
+    await teacher.must("media:video_on", user_id=teacher.id)
+    frames = pupil.video_frames()
+    await wait_until(lambda: pupil.video_frames() > frames + 3, within=10)
+
+
+@pytest.mark.timeout(60)
+async def test_pupils_cannot_moderate_and_outsiders_cannot_join(
+    class_call: tuple[Participant, Participant], people: People
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    for event, data in (
+        ("media:mute", {"user_id": teacher.id}),
+        ("media:session_remove", {"user_id": teacher.id}),
+        ("media:lock", {}),
+        ("media:moderate", {"action": "video_off", "user_id": teacher.id}),
+        ("media:spotlight", {"user_id": pupil.id}),
+        ("media:end", {}),
+    ):
+        ack = await pupil.ask(event, **data)
+        assert ack["error"]["code"] == "forbidden", (event, ack)
+
+    stranger = await people("stranger")
+    sio = await stranger.connect()
+    ack = await sio.call("media:join", {"room_id": teacher.room_id}, timeout=10)
+    assert ack["ok"] is False and ack["error"]["code"] == "not_found"
+
+
+@pytest.mark.timeout(60)
+async def test_malformed_sdp_gets_an_error_ack_and_the_call_goes_on(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    for sdp in ("garbage", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"):
+        ack = await teacher.ask("media:publish", sdp=sdp)
+        assert ack["ok"] is False and ack["error"]["code"] == "invalid"
+    ack = await teacher.ask("media:answer", sdp="v=0\r\n")
+    assert ack["ok"] is False and ack["error"]["code"] == "conflict"
+    bad = await teacher.ask("media:publish", sdp=42)
+    assert bad["error"]["code"] == "invalid"
+
+    await teacher.publish([SyntheticCamera()], {})
+    await pupil.subscribe()
+    await wait_until(lambda: pupil.video_frames() >= 3, within=20)
+
+
+@pytest.mark.timeout(60)
+async def test_lobby_holds_pupils_until_a_teacher_admits_them(
+    class_call: tuple[Participant, Participant], room: Room
+) -> None:
+    teacher, pupil = class_call
+    await teacher.person.call("PATCH", f"/api/rooms/{room['id']}", {"settings": {"lobby": True}})
+    await teacher.must("media:join")
+
+    waiting = await pupil.must("media:join")
+    assert waiting["waiting"] is True and "ice_servers" not in waiting
+    state = await teacher.inbox.wait_for(
+        lambda e, d: e == "media:state" and pupil.id in d["waiting"]
+    )
+    assert state["participants"] == [teacher.id]
+    assert (await pupil.ask("media:subscribe"))["error"]["code"] == "not_found"
+    assert (await pupil.ask("media:lobby_admit", user_id=pupil.id))["error"]["code"] == "forbidden"
+
+    await teacher.must("media:lobby_admit", user_id=pupil.id)
+    await pupil.inbox.wait_for(lambda e, d: e == "moderation" and d["action"] == "lobby_admit")
+    admitted = await pupil.must("media:join")
+    assert admitted["waiting"] is False and admitted["participants"] == sorted(
+        [teacher.id, pupil.id]
+    )
+
+    await teacher.must("media:lock")
+    await pupil.must("media:leave")
+    assert (await pupil.ask("media:join"))["error"]["code"] == "forbidden"
+    await teacher.must("media:unlock")
+    again = await pupil.must("media:join")  # admitted once: no second wait
+    assert again["waiting"] is False
+
+    # Removed from the session, a pupil must be admitted again.
+    await teacher.must("media:session_remove", user_id=pupil.id)
+    removed = await teacher.inbox.wait_for(
+        lambda e, d: e == "media:state" and d["participants"] == [teacher.id]
+    )
+    assert removed["waiting"] == []
+    assert (await pupil.ask("media:subscribe"))["error"]["code"] == "not_found"
+    assert (await pupil.must("media:join"))["waiting"] is True
+
+
+@pytest.mark.timeout(60)
+async def test_member_removed_from_the_room_loses_their_media(
+    class_call: tuple[Participant, Participant], server: TestServer
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    await pupil.publish([SyntheticCamera(), ToneMicrophone()], {})
+    await teacher.subscribe()
+    await wait_until(lambda: teacher.video_frames() >= 3, within=20)
+    calls = server.app[CALLS]
+    call = calls.calls[teacher.room_id]
+    seat = call.seats_of(pupil.id)[0]
+    session = server.app[SFU]._sessions[call.session.id]
+    pupil_pc = session.participants[seat.participant_id].publisher
+    assert pupil_pc is not None
+
+    await teacher.person.call(
+        "DELETE", f"/api/rooms/{teacher.room_id}/members/{pupil.id}", status=204
+    )
+
+    assert call.seats_of(pupil.id) == []
+    assert seat.participant_id not in session.participants
+    assert pupil_pc.connectionState == "closed"
+    assert await stalls(teacher.video_frames)
+    assert (await pupil.ask("media:join"))["error"]["code"] == "not_found"
+
+
+@pytest.mark.timeout(60)
+async def test_ending_the_session_posts_its_summary_and_closes_all_media(
+    class_call: tuple[Participant, Participant], server: TestServer
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    await teacher.publish([SyntheticCamera(), ToneMicrophone()], {})
+    await pupil.subscribe()
+    await wait_until(lambda: pupil.video_frames() >= 3, within=20)
+    ack = await pupil.sio.call("chat:send", {"room_id": pupil.room_id, "body": "Bonjour *tous*"})
+    assert ack["ok"], ack
+    await pupil.must("media:hand", raised=True)
+    hand = await teacher.inbox.wait_for(lambda e, d: e == "media:hand")
+    assert hand["user_id"] == pupil.id and hand["raised"] is True
+
+    ended = (await teacher.must("media:end"))["session"]
+    assert ended["status"] == "ended" and ended["summary_thread_id"]
+
+    threads = await teacher.person.call("GET", f"/api/rooms/{teacher.room_id}/threads")
+    summary = next(t for t in threads if t["id"] == ended["summary_thread_id"])
+    assert summary["kind"] == "forum" and summary["post_count"] == 1
+    posts = await pupil.person.call("GET", f"/api/threads/{summary['id']}/posts")
+    assert len(posts) == 1 and posts[0]["seq"] == summary["last_seq"]
+    body = posts[0]["body"]
+    assert "Zofia (FR)" in body and "Owner (FR)" in body
+    assert "Bonjour \\*tous\\*" in body and "<em>" not in posts[0]["html"]
+    assert "### Participants (2)" in body
+
+    assert server.app[SFU].session_ids() == []
+    assert server.app[CALLS].calls == {}
+    for participant in (teacher, pupil):
+        await participant.close()
+    assert open_connections() == []
+    assert (await pupil.ask("media:join"))["error"]["code"] == "not_found"
