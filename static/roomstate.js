@@ -261,4 +261,13 @@ const HANDLERS = {
     if (data.action === "remove" && data.user_id === this.me.id) this.emit("removed", data);
     else this.emit("moderation", data);
   },
+  "session:new"(s) {
+    this.emit("session:new", s);
+  },
+  "session:edit"(s) {
+    this.emit("session:edit", s);
+  },
+  "session:delete"(data) {
+    this.emit("session:delete", data);
+  },
 };

@@ -5,6 +5,7 @@ import { h, icon, replace } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
 import { Panel } from "./panel.js";
+import { Schedule } from "./schedule.js";
 
 function mediaErrorText(err) {
   const name = err && err.name;
@@ -40,9 +41,11 @@ export class VideoPanel extends Panel {
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
     this.lobby = this.renderLobby();
     this.stage = this.renderStage();
+    this.schedule = new Schedule(session);
     replace(host,
       h("div", { class: "panel-head" }, h("h2", {}, t("video.title")), this.status),
-      this.error, this.lobby, this.stage, this.audioHost);
+      this.error, this.lobby, this.stage, this.schedule.el, this.audioHost);
+    this.schedule.load();
   }
 
   renderLobby() {
@@ -347,8 +350,10 @@ export class VideoPanel extends Panel {
     if (!quiet) this.status.textContent = t("video.left");
   }
 
-  changed(kind) {
+  changed(kind, data) {
     if (kind === "presence" || kind === "room") this.renderSlots();
+    if (kind.startsWith("session:")) this.schedule.apply(kind, data);
+    if (kind === "reset") this.schedule.load();
   }
 
   destroy() {

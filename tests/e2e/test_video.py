@@ -69,3 +69,28 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
     tile_gone = teacher.page.locator(f'video[data-user-id="{pupil_id}"]:visible')
     await expect(tile_gone).to_have_count(0, timeout=20_000)
     assert teacher.errors == [] and pupil.errors == []
+
+
+@pytest.mark.timeout(90)
+async def test_a_planned_session_appears_for_the_pupil_in_their_time_zone(
+    visitors: Visitors,
+) -> None:
+    teacher, pupil, _room_id, _code = await teacher_and_pupil(visitors)
+    for v in (teacher, pupil):
+        await v.page.click(tid("tab-video"))
+    await expect(pupil.page.locator(tid("session-schedule"))).to_have_count(0)
+
+    # 10:30 on the teacher's wall clock (Europe/Paris, winter) is 09:30 UTC.
+    await teacher.page.fill(tid("session-title"), "Vistula and Rhône")
+    await teacher.page.fill(tid("session-when"), "2030-03-04T10:30")
+    await teacher.page.click(tid("session-schedule"))
+
+    item = pupil.page.locator(f"{tid('session-list')} li", has_text="Vistula and Rhône")
+    await expect(item).to_be_visible()
+    await expect(item.locator("time")).to_have_attribute("datetime", "2030-03-04T09:30:00.000Z")
+    await expect(item.locator("time")).to_contain_text("10:30")
+    await pupil.shot("video-schedule")
+
+    await teacher.page.get_by_role("button", name="Cancel Vistula and Rhône").click()
+    await expect(item).to_have_count(0)
+    assert teacher.errors == [] and pupil.errors == []
