@@ -23,6 +23,7 @@ from rooms.summary import post_summary
 
 DEFAULT_TITLE = "Live session"
 MAX_TITLE = 120
+DUE_WINDOW = 3600.0  # a teacher joining the call up to an hour early or late starts the plan
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,16 @@ class LiveSessions:
         """The room's live session, if any (no access check: callers have done theirs)."""
         row = await self.db.fetchone(
             "SELECT * FROM live_sessions WHERE room_id = ? AND status = 'live'", (room_id,)
+        )
+        return LiveSession.from_row(row) if row is not None else None
+
+    async def due(self, room_id: str) -> LiveSession | None:
+        """The scheduled session planned closest to now, within `DUE_WINDOW` either side."""
+        now = self.clock()
+        row = await self.db.fetchone(
+            "SELECT * FROM live_sessions WHERE room_id = ? AND status = 'scheduled'"
+            " AND scheduled_at BETWEEN ? AND ? ORDER BY ABS(scheduled_at - ?), id LIMIT 1",
+            (room_id, now - DUE_WINDOW, now + DUE_WINDOW, now),
         )
         return LiveSession.from_row(row) if row is not None else None
 

@@ -106,7 +106,8 @@ class Calls:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def call_for(self, caller: Caller, room_id: str, role: str) -> Call:
-        """The room's call; a teacher joining a room with no live session starts one."""
+        """The room's call; a teacher joining a room with no live session starts the one planned
+        around now, or a new one."""
         call = self.calls.get(room_id)
         if call is not None:
             return call
@@ -114,7 +115,8 @@ class Calls:
         if session is None:
             if not may(role, Action.START_SESSION):
                 raise NotFound("live session", room_id)
-            session = await self.sessions.start(caller.user, room_id)
+            due = await self.sessions.due(room_id)
+            session = await self.sessions.start(caller.user, room_id, due.id if due else None)
         return self.calls.setdefault(room_id, Call(room_id, session))
 
     def live(self, room_id: str) -> Call:

@@ -96,3 +96,20 @@ async def test_outsiders_learn_nothing_about_a_rooms_sessions(room: Room, people
     await stranger.call("POST", f"/api/sessions/{planned['id']}/end", status=404)
     anonymous = await people(signup=False)
     await anonymous.call("GET", f"/api/rooms/{room['id']}/sessions", status=401)
+
+
+async def test_a_teacher_joining_the_call_starts_the_session_planned_around_now(
+    room: Room,
+) -> None:
+    owner: Person = room["_owner"]
+    far = await schedule(owner, room["id"], 5)
+    near = await schedule(owner, room["id"], 0.25, "Now-ish")
+    sio = await owner.connect()
+    joined = await sio.call("media:join", {"room_id": room["id"]}, timeout=10)
+    assert joined["ok"] and joined["session"]["id"] == near["id"]
+    assert joined["session"]["status"] == "live"
+    listed = await owner.call("GET", f"/api/rooms/{room['id']}/sessions")
+    assert [(s["id"], s["status"]) for s in listed] == [
+        (near["id"], "live"),
+        (far["id"], "scheduled"),
+    ]
