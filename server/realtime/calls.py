@@ -229,6 +229,12 @@ class Calls:
             await self.drop(call, seat)
         await self.broadcast_state(call)
 
+    async def room_deleted(self, room_id: str) -> None:
+        """The room is gone (its sessions with it): close its call's media on this node."""
+        call = self.calls.pop(room_id, None)
+        if call is not None:
+            await self.sfu.end_session(call.session.id)
+
     async def broadcast_state(self, call: Call) -> None:
         await self.hub.sio.emit("media:state", call.state(), room=room_channel(call.room_id))
 

@@ -63,6 +63,7 @@ class Hub:
         # Other parts of the node (live media) that must let go of a socket or a removed member.
         self.on_disconnect: list[Callable[[str], Awaitable[None]]] = []
         self.on_remove: list[Callable[[str, str], Awaitable[None]]] = []
+        self.on_room_deleted: list[Callable[[str], Awaitable[None]]] = []
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         services.db.on_commit(self._outbox.put_nowait)
@@ -169,6 +170,8 @@ class Hub:
         await self.sio.emit("moderation", notice, room=room_channel(room_id))
 
     async def room_deleted(self, room_id: str) -> None:
+        for deleted in self.on_room_deleted:
+            await deleted(room_id)
         await self.sio.emit(
             "room:delete", {"id": room_id, "room_id": room_id}, room=room_channel(room_id)
         )

@@ -155,6 +155,7 @@ def install(app: web.Application, hub: Hub, services: Services, settings: Settin
     hub.register(handlers(calls, Classroom(calls, settings, services.db.clock)))
     hub.on_disconnect.append(calls.socket_gone)
     hub.on_remove.append(calls.member_removed)
+    hub.on_room_deleted.append(calls.room_deleted)
     app[CALLS], app[SFU] = calls, calls.sfu
     app.router.add_routes(session_views.routes)
     app.cleanup_ctx.append(_close_calls)

@@ -238,3 +238,25 @@ async def test_ending_the_session_posts_its_summary_and_closes_all_media(
         await participant.close()
     assert open_connections() == []
     assert (await pupil.ask("media:join"))["error"]["code"] == "not_found"
+
+
+@pytest.mark.timeout(60)
+async def test_deleting_the_room_closes_its_call(
+    class_call: tuple[Participant, Participant], server: TestServer
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    await teacher.publish([SyntheticCamera()], {})
+    await pupil.subscribe()
+    await wait_until(lambda: pupil.video_frames() >= 3, within=20)
+    session = server.app[SFU]._sessions[server.app[CALLS].calls[teacher.room_id].session.id]
+    connections = [
+        pc for p in session.participants.values() for pc in (p.publisher, p.subscriber) if pc
+    ]
+
+    await teacher.person.call("DELETE", f"/api/rooms/{teacher.room_id}", status=204)
+
+    assert server.app[SFU].session_ids() == [] and server.app[CALLS].calls == {}
+    assert {pc.connectionState for pc in connections} == {"closed"}
+    assert await stalls(pupil.video_frames)
