@@ -21,6 +21,10 @@ export const MEDIA = {
   videoOn: "media:video_on",
   admit: "media:lobby_admit",
   deny: "media:lobby_deny",
+  remove: "media:session_remove",
+  spotlight: "media:spotlight",
+  lock: "media:lock",
+  unlock: "media:unlock",
 };
 
 // No trickle ICE on the SFU side: send SDP only once every candidate is in it.

@@ -35,6 +35,10 @@ export class VideoPanel extends Panel {
     this.mic = true;
     this.cam = true;
     this.mutedBy = { audio: false, video: false };
+    this.mutedUsers = new Set();
+    this.videoOffUsers = new Set();
+    this.spotlit = null;
+    this.locked = false;
     this.grid = h("div", { class: "video-grid", testid: "video-grid", "aria-label": t("video.grid") });
     this.audioHost = h("div", { hidden: true });
     this.status = h("p", { class: "call-status", role: "status" });
@@ -68,6 +72,8 @@ export class VideoPanel extends Panel {
       h("span", { class: "ctl-icon" }, icon("screen")), h("span", { class: "ctl-label" }, t("video.screen")));
     this.handBtn = h("button", { type: "button", class: "ctl", testid: "raise-hand", "aria-pressed": "false", onclick: () => this.toggleHand() },
       h("span", { class: "ctl-icon" }, icon("hand")), h("span", { class: "ctl-label" }, t("video.hand")));
+    this.lockBtn = h("button", { type: "button", class: "ctl", testid: "lock-call", "aria-pressed": "false", hidden: true, onclick: () => this.toggleLock() },
+      h("span", { class: "ctl-icon" }, icon("lock")), h("span", { class: "ctl-label" }, t("video.lock")));
     const leave = h("button", { type: "button", class: "ctl ctl-leave", testid: "leave-video", onclick: () => this.leave() },
       h("span", { class: "ctl-icon" }, icon("leave")), h("span", { class: "ctl-label" }, t("video.leave")));
     this.notice = h("p", { class: "notice call-notice", testid: "call-notice", role: "alert", hidden: true });
@@ -75,7 +81,7 @@ export class VideoPanel extends Panel {
       this.notice,
       this.grid,
       h("div", { class: "call-controls", role: "toolbar", "aria-label": t("video.controls") },
-        this.micBtn, this.camBtn, this.screenBtn, this.handBtn, leave));
+        this.micBtn, this.camBtn, this.screenBtn, this.handBtn, this.lockBtn, leave));
   }
 
   nameOf(userId) {
@@ -209,12 +215,30 @@ export class VideoPanel extends Panel {
 
   teacherTools(userId) {
     const name = this.nameOf(userId);
+    const muted = this.mutedUsers.has(userId);
+    const videoOff = this.videoOffUsers.has(userId);
+    const spotlit = this.spotlit === userId;
+    const tool = (testid, label, iconName, onclick, pressed) => h("button", {
+      type: "button", class: "tile-btn", testid, "aria-label": label, title: label, onclick,
+      ...(pressed === undefined ? {} : { "aria-pressed": String(pressed) }),
+    }, icon(iconName));
     return [
-      h("button", { type: "button", class: "tile-btn", testid: "mute-participant", "aria-label": t("video.mute_name", { name }), title: t("video.mute_name", { name }),
-        onclick: () => this.moderate(MEDIA.mute, userId) }, icon("mic-off")),
-      h("button", { type: "button", class: "tile-btn", testid: "video-off-participant", "aria-label": t("video.video_off_name", { name }), title: t("video.video_off_name", { name }),
-        onclick: () => this.moderate(MEDIA.videoOff, userId) }, icon("video-off")),
+      tool("mute-participant", t(muted ? "video.unmute_name" : "video.mute_name", { name }), muted ? "mic" : "mic-off",
+        () => this.moderate(muted ? MEDIA.unmute : MEDIA.mute, userId)),
+      tool("video-off-participant", t(videoOff ? "video.video_on_name" : "video.video_off_name", { name }), videoOff ? "video" : "video-off",
+        () => this.moderate(videoOff ? MEDIA.videoOn : MEDIA.videoOff, userId)),
+      tool("spotlight-participant", t(spotlit ? "video.unspotlight" : "video.spotlight_name", { name }), "spark",
+        () => this.moderate(MEDIA.spotlight, spotlit ? null : userId), spotlit),
+      tool("remove-participant", t("video.remove_name", { name }), "x", () => this.moderate(MEDIA.remove, userId)),
     ];
+  }
+
+  async toggleLock() {
+    try {
+      await this.call.request(this.locked ? MEDIA.unlock : MEDIA.lock);
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
   }
 
   async moderate(event, userId) {
@@ -232,6 +256,13 @@ export class VideoPanel extends Panel {
     if (!state) return;
     if (Array.isArray(state.hands)) this.hands = new Set(state.hands);
     if (Array.isArray(state.participants)) this.present = new Set(state.participants);
+    if (Array.isArray(state.muted)) this.mutedUsers = new Set(state.muted);
+    if (Array.isArray(state.video_off)) this.videoOffUsers = new Set(state.video_off);
+    this.spotlit = state.spotlight || null;
+    this.locked = Boolean(state.locked);
+    this.lockBtn.hidden = !this.session.isTeacher;
+    this.lockBtn.setAttribute("aria-pressed", String(this.locked));
+    this.lockBtn.querySelector(".ctl-label").textContent = t(this.locked ? "video.unlock" : "video.lock");
     if (this.session.isTeacher && Array.isArray(state.waiting)) this.renderLobbyQueue(state.waiting);
     this.renderSlots();
   }

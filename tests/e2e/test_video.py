@@ -64,10 +64,21 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
     await sees_video_of(pupil.page, teacher_id)  # the pupil's mute stops nobody else's media
     await pupil.shot("video-muted")
 
-    await pupil.page.click(tid("leave-video"))
+    await expect(tile.locator(tid("mute-participant"))).to_have_attribute(
+        "aria-label", "Allow the microphone of Zofia"
+    )
+
+    # The teacher takes the pupil out of the call and locks it: the pupil cannot come back.
+    await tile.hover()
+    await tile.locator(tid("remove-participant")).click()
     await expect(pupil.page.locator(tid("join-video"))).to_be_visible()
     tile_gone = teacher.page.locator(f'video[data-user-id="{pupil_id}"]:visible')
     await expect(tile_gone).to_have_count(0, timeout=20_000)
+    await teacher.page.click(tid("lock-call"))
+    await expect(teacher.page.locator(tid("lock-call"))).to_have_attribute("aria-pressed", "true")
+    await pupil.page.click(tid("join-video"))
+    await expect(pupil.page.locator(".form-error[role=alert]:visible")).to_have_count(1)
+    await expect(pupil.page.locator(tid("join-video"))).to_be_enabled()
     assert teacher.errors == [] and pupil.errors == []
 
 
