@@ -1,12 +1,18 @@
 """The baseline for bench/chat_fanout.py: a bare python-socketio broadcast server, nothing else.
 
-`chat` joins nothing and stores nothing: it emits the payload to the room and acknowledges.
+`chat` checks nothing and stores nothing: it emits the message to the room and acknowledges.
+The message has the shape and size of a Twinrooms `post:new` (ids, author, body, rendered HTML,
+times), so the ratio measures what Twinrooms adds (authorisation, validation, persistence,
+sequencing), not a difference in bytes on the wire.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
@@ -24,10 +30,28 @@ def main(port: int) -> None:
         await sio.enter_room(sid, data["room_id"])
         return {"ok": True}
 
+    seq = itertools.count(1)
+
     @sio.on("chat:send")  # type: ignore[misc]
     async def chat(sid: str, data: dict[str, Any]) -> dict[str, Any]:
-        await sio.emit("post:new", {"body": data["body"]}, room=data["room_id"])
-        return {"ok": True}
+        n, now = next(seq), datetime.fromtimestamp(time.time(), UTC).isoformat()
+        post = {
+            "id": f"{n:022d}",
+            "room_id": data["room_id"],
+            "thread_id": "T" * 22,
+            "seq": n,
+            "author": {"id": "U" * 22, "display_name": "Bench", "country": "FR"},
+            "body": data["body"],
+            "html": f"<p>{data['body']}</p>\n",
+            "created_at": now,
+            "edited_at": None,
+            "hidden": False,
+            "reactions": {},
+            "mentions": [],
+            "room_seq": n,
+        }
+        await sio.emit("post:new", post, room=data["room_id"])
+        return {"ok": True, "post": post}
 
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 

@@ -7,48 +7,17 @@ The peers are `tests.media.peers.Client`s (RTCConfiguration(iceServers=[]), gath
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 from aiortc import MediaStreamTrack, RTCSessionDescription
 
 from tests.conftest import Person
+from tests.realtime.inbox import Inbox
 
 from .peers import Client
 
 EVENTS = ("media:slots", "media:state", "media:tracks", "media:hand", "moderation")
-
-
-class Inbox:
-    """Collects the events a client receives, with a way to wait for one."""
-
-    def __init__(self, sio: socketio.AsyncClient, *events: str) -> None:
-        self.items: list[tuple[str, Any]] = []
-        self._arrived = asyncio.Event()
-        for name in events:
-            sio.on(name, self._collector(name))
-
-    def _collector(self, name: str) -> Callable[[Any], Awaitable[None]]:
-        async def collect(data: Any) -> None:
-            self.items.append((name, data))
-            self._arrived.set()
-
-        return collect
-
-    def of(self, name: str) -> list[Any]:
-        return [data for event, data in self.items if event == name]
-
-    async def wait_for(self, predicate: Callable[[str, Any], bool], within: float = 10) -> Any:
-        async def scan() -> Any:
-            while True:
-                for name, data in self.items:
-                    if predicate(name, data):
-                        return data
-                self._arrived.clear()
-                await self._arrived.wait()
-
-        return await asyncio.wait_for(scan(), within)
 
 
 class Participant:

@@ -33,6 +33,19 @@ async def class_call(people: People, room: Room) -> AsyncIterator[tuple[Particip
         await participant.close()
 
 
+async def streaming(
+    teacher: Participant, pupil: Participant, sender: Participant, tracks: list[Any]
+) -> Participant:
+    """Both in the call, `sender` publishing `tracks`, the other one receiving its video."""
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    await sender.publish(tracks, {})
+    receiver = pupil if sender is teacher else teacher
+    await receiver.subscribe()
+    await wait_until(lambda: receiver.video_frames() >= 3, within=20)
+    return receiver
+
+
 async def stalls(count: Callable[[], int], seconds: float = 1.0) -> bool:
     """Whether `count()` stops growing: at most a few in-flight frames over `seconds`."""
     await asyncio.sleep(0.5)  # let frames already in flight arrive
@@ -66,7 +79,7 @@ async def test_pupil_receives_teachers_video_and_teacher_controls_stop_forwardin
         )
     )
     assert {s["kind"] for s in slots["slots"]} == {"audio", "video"}
-    tracks = pupil.inbox.of("media:tracks")[-1]["tracks"]
+    tracks = pupil.inbox.named("media:tracks")[-1]["tracks"]
     assert {(t["user_id"], t["source"]) for t in tracks} >= {
         (teacher.id, "camera"),
         (teacher.id, "microphone"),
@@ -180,11 +193,7 @@ async def test_member_removed_from_the_room_loses_their_media(
     class_call: tuple[Participant, Participant], server: TestServer
 ) -> None:
     teacher, pupil = class_call
-    await teacher.must("media:join")
-    await pupil.must("media:join")
-    await pupil.publish([SyntheticCamera(), ToneMicrophone()], {})
-    await teacher.subscribe()
-    await wait_until(lambda: teacher.video_frames() >= 3, within=20)
+    await streaming(teacher, pupil, pupil, [SyntheticCamera(), ToneMicrophone()])
     calls = server.app[CALLS]
     call = calls.calls[teacher.room_id]
     seat = call.seats_of(pupil.id)[0]
@@ -208,11 +217,7 @@ async def test_ending_the_session_posts_its_summary_and_closes_all_media(
     class_call: tuple[Participant, Participant], server: TestServer
 ) -> None:
     teacher, pupil = class_call
-    await teacher.must("media:join")
-    await pupil.must("media:join")
-    await teacher.publish([SyntheticCamera(), ToneMicrophone()], {})
-    await pupil.subscribe()
-    await wait_until(lambda: pupil.video_frames() >= 3, within=20)
+    await streaming(teacher, pupil, teacher, [SyntheticCamera(), ToneMicrophone()])
     ack = await pupil.sio.call("chat:send", {"room_id": pupil.room_id, "body": "Bonjour *tous*"})
     assert ack["ok"], ack
     await pupil.must("media:hand", raised=True)
@@ -245,11 +250,7 @@ async def test_deleting_the_room_closes_its_call(
     class_call: tuple[Participant, Participant], server: TestServer
 ) -> None:
     teacher, pupil = class_call
-    await teacher.must("media:join")
-    await pupil.must("media:join")
-    await teacher.publish([SyntheticCamera()], {})
-    await pupil.subscribe()
-    await wait_until(lambda: pupil.video_frames() >= 3, within=20)
+    await streaming(teacher, pupil, teacher, [SyntheticCamera()])
     session = server.app[SFU]._sessions[server.app[CALLS].calls[teacher.room_id].session.id]
     connections = [
         pc for p in session.participants.values() for pc in (p.publisher, p.subscriber) if pc

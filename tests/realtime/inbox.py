@@ -28,7 +28,7 @@ class Inbox:
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.items if event == name]
 
-    async def wait_for(self, predicate: Callable[[str, Any], bool], within: float = 5) -> Any:
+    async def wait_for(self, predicate: Callable[[str, Any], bool], within: float = 10) -> Any:
         """The first event that satisfies `predicate`, waiting up to `within` seconds for it."""
 
         async def scan() -> Any:
