@@ -23,6 +23,7 @@ export const MEDIA = {
   deny: "media:lobby_deny",
   remove: "media:session_remove",
   spotlight: "media:spotlight",
+  end: "media:end",
   lock: "media:lock",
   unlock: "media:unlock",
 };

@@ -74,6 +74,8 @@ export class VideoPanel extends Panel {
       h("span", { class: "ctl-icon" }, icon("hand")), h("span", { class: "ctl-label" }, t("video.hand")));
     this.lockBtn = h("button", { type: "button", class: "ctl", testid: "lock-call", "aria-pressed": "false", hidden: true, onclick: () => this.toggleLock() },
       h("span", { class: "ctl-icon" }, icon("lock")), h("span", { class: "ctl-label" }, t("video.lock")));
+    this.endBtn = h("button", { type: "button", class: "ctl", testid: "end-call", hidden: !this.session.isTeacher, onclick: () => this.endForAll() },
+      h("span", { class: "ctl-icon" }, icon("x")), h("span", { class: "ctl-label" }, t("video.end")));
     const leave = h("button", { type: "button", class: "ctl ctl-leave", testid: "leave-video", onclick: () => this.leave() },
       h("span", { class: "ctl-icon" }, icon("leave")), h("span", { class: "ctl-label" }, t("video.leave")));
     this.notice = h("p", { class: "notice call-notice", testid: "call-notice", role: "alert", hidden: true });
@@ -81,7 +83,7 @@ export class VideoPanel extends Panel {
       this.notice,
       this.grid,
       h("div", { class: "call-controls", role: "toolbar", "aria-label": t("video.controls") },
-        this.micBtn, this.camBtn, this.screenBtn, this.handBtn, this.lockBtn, leave));
+        this.micBtn, this.camBtn, this.screenBtn, this.handBtn, this.lockBtn, this.endBtn, leave));
   }
 
   nameOf(userId) {
@@ -166,6 +168,7 @@ export class VideoPanel extends Panel {
     if (stream) video.srcObject = stream;
     const el = h("figure", { class: `tile local${hasVideo ? "" : " no-video"}` },
       hasVideo ? video : h("div", { class: "tile-avatar", "aria-hidden": "true" }, icon("mic")),
+      hasVideo ? h("div", { class: "tile-avatar when-cam-off", "aria-hidden": "true" }, icon("video-off")) : null,
       h("figcaption", {}, `${this.session.me.display_name} (${t("video.you")})`));
     this.localTile = el;
     this.mic = Boolean(stream && stream.getAudioTracks().length);
@@ -233,6 +236,15 @@ export class VideoPanel extends Panel {
     ];
   }
 
+  // Teachers end the session for everyone: connections close and its summary is posted.
+  async endForAll() {
+    try {
+      await this.call.request(MEDIA.end);
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
   async toggleLock() {
     try {
       await this.call.request(this.locked ? MEDIA.unlock : MEDIA.lock);
@@ -254,6 +266,11 @@ export class VideoPanel extends Panel {
 
   onState(state) {
     if (!state) return;
+    if (state.ended) {
+      this.leave(true);
+      this.status.textContent = t("video.ended");
+      return;
+    }
     if (Array.isArray(state.hands)) this.hands = new Set(state.hands);
     if (Array.isArray(state.participants)) this.present = new Set(state.participants);
     if (Array.isArray(state.muted)) this.mutedUsers = new Set(state.muted);

@@ -79,6 +79,12 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
     await pupil.page.click(tid("join-video"))
     await expect(pupil.page.locator(".form-error[role=alert]:visible")).to_have_count(1)
     await expect(pupil.page.locator(tid("join-video"))).to_be_enabled()
+
+    # The teacher ends the session for everyone; its summary thread appears in the forum.
+    await teacher.page.click(tid("end-call"))
+    await expect(teacher.page.locator(tid("join-video"))).to_be_visible()
+    await teacher.page.click(tid("tab-forum"))
+    await expect(teacher.page.locator(tid("forum"))).to_contain_text("Session summary")
     assert teacher.errors == [] and pupil.errors == []
 
 
