@@ -28,7 +28,7 @@ from media.sfu import (
     SlotsChanged,
 )
 from media.sfu.model import Kind
-from rooms.errors import DomainError, Forbidden, NotFound
+from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.ids import new_id
 from rooms.models import User
 from rooms.policy import Action, may
@@ -116,7 +116,13 @@ class Calls:
             if not may(role, Action.START_SESSION):
                 raise NotFound("live session", room_id)
             due = await self.sessions.due(room_id)
-            session = await self.sessions.start(caller.user, room_id, due.id if due else None)
+            try:
+                session = await self.sessions.start(caller.user, room_id, due.id if due else None)
+            except Conflict:
+                # Another teacher started it a moment ago: join theirs.
+                session = await self.sessions.live(room_id)
+                if session is None:
+                    raise
         return self.calls.setdefault(room_id, Call(room_id, session))
 
     def live(self, room_id: str) -> Call:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,3 +114,20 @@ async def test_a_teacher_joining_the_call_starts_the_session_planned_around_now(
         (near["id"], "live"),
         (far["id"], "scheduled"),
     ]
+
+
+async def test_two_teachers_joining_at_once_share_one_session(room: Room, people: People) -> None:
+    owner: Person = room["_owner"]
+    invite = await owner.call(
+        "POST", f"/api/rooms/{room['id']}/invites", {"role": "teacher"}, status=201
+    )
+    partner = await people("partner", country="PL")
+    await partner.call("POST", "/api/join", {"code": invite["code"]})
+    sockets = [await owner.connect(), await partner.connect()]
+    acks = await asyncio.gather(
+        *(sio.call("media:join", {"room_id": room["id"]}, timeout=10) for sio in sockets)
+    )
+    assert all(ack["ok"] for ack in acks), acks
+    assert acks[0]["session"]["id"] == acks[1]["session"]["id"]
+    listed = await owner.call("GET", f"/api/rooms/{room['id']}/sessions")
+    assert [s["status"] for s in listed] == ["live"]
