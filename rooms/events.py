@@ -21,11 +21,11 @@ class EventLog:
         return int(row["last_seq"]) if row is not None else 0
 
     async def since(self, room_id: str, since: int) -> tuple[list[dict[str, Any]], bool]:
-        """Events after `since`, in order, as `{event, data}`; `(.., True)` means too many: reload."""
+        """At most `MAX_MISSED` events after `since`, in order, as `{event, data}`, and whether
+        more follow (the client asks again from the last one's `room_seq`)."""
         rows = await self.db.fetchall(
             "SELECT event, data FROM room_events WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (room_id, since, MAX_MISSED + 1),
         )
-        if len(rows) > MAX_MISSED:
-            return [], True
-        return [{"event": row["event"], "data": json.loads(row["data"])} for row in rows], False
+        events = [{"event": row["event"], "data": json.loads(row["data"])} for row in rows]
+        return events[:MAX_MISSED], len(events) > MAX_MISSED

@@ -103,16 +103,16 @@ export class RoomSession extends EventTarget {
     this.emit("connection", { connected });
     if (!connected || !again || this.closed || !this.loaded) return;
     try {
-      const ack = await live.request("room:join", { room_id: this.id, since: this.maxSeq });
+      // Missed events come in bounded batches: ask again from the last one while more follow.
+      let ack;
+      let from;
+      do {
+        from = this.maxSeq;
+        ack = await live.request("room:join", { room_id: this.id, since: from });
+        for (const { event, data } of ack.missed || []) this.apply(event, data);
+      } while (ack.has_more && this.maxSeq > from);
       this.presence = (ack.presence && ack.presence.users) || [];
       this.emit("presence", this.presence);
-      if (ack.reset) {
-        await this.loadAll();
-        this.maxSeq = Math.max(this.maxSeq, Number(ack.seq) || 0);
-        this.emit("reset", null);
-      } else {
-        for (const { event, data } of ack.missed || []) this.apply(event, data);
-      }
     } catch (err) {
       if (err && (err.code === "not_found" || err.code === "forbidden")) this.emit("removed", null);
     }

@@ -27,17 +27,14 @@ def handlers(hub: Hub, log: EventLog) -> dict[str, Handler]:
         request = validate(JoinRoom, data)
         await hub.join(caller, request.room_id)  # subscribe first: nothing can fall in between
         seq = await log.latest(request.room_id)
-        missed, reset = (
+        missed, has_more = (
             await log.since(request.room_id, request.since)
             if request.since is not None
             else ([], False)
         )
         await hub.broadcast_presence(request.room_id)
         reply: dict[str, Any] = {"presence": hub.presence.payload(request.room_id), "seq": seq}
-        reply["missed"] = missed
-        if reset:
-            reply["reset"] = True
-        return reply
+        return {**reply, "missed": missed, "has_more": has_more}
 
     async def leave_room(caller: Caller, data: Any) -> dict[str, Any]:
         request = validate(LeaveRoom, data)

@@ -9,7 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
+from aiohttp.test_utils import TestServer
 
+from rooms.events import MAX_MISSED
+from server.keys import SERVICES
 from tests.conftest import Person, join_as_pupil
 from tests.realtime.inbox import Inbox
 
@@ -135,6 +138,25 @@ async def test_join_with_since_returns_what_was_missed_in_order(people: People, 
         first["seq"] + i for i in (1, 2, 3)
     ]
     assert resumed["seq"] == first["seq"] + 3
+
+
+async def test_a_long_absence_is_replayed_in_bounded_batches(
+    people: People, room: Room, server: TestServer
+) -> None:
+    owner: Person = room["_owner"]
+    sio = await owner.connect()
+    first = await sio.call("room:join", {"room_id": room["id"]})
+    assert first["missed"] == [] and first["has_more"] is False
+    forum, user = server.app[SERVICES].forum, await server.app[SERVICES].accounts.user(owner.id)
+    await asyncio.gather(*(forum.chat(user, room["id"], f"m{i}") for i in range(MAX_MISSED + 20)))
+
+    batch = await sio.call("room:join", {"room_id": room["id"], "since": first["seq"]})
+    assert len(batch["missed"]) == MAX_MISSED and batch["has_more"] is True
+    last = batch["missed"][-1]["data"]["room_seq"]
+    rest = await sio.call("room:join", {"room_id": room["id"], "since": last})
+    assert len(rest["missed"]) == 20 and rest["has_more"] is False
+    seqs = [m["data"]["room_seq"] for m in batch["missed"] + rest["missed"]]
+    assert seqs == list(range(first["seq"] + 1, rest["seq"] + 1))
 
 
 async def test_logout_closes_the_sessions_sockets(room: Room) -> None:
