@@ -48,13 +48,24 @@ class Forum:
         self.clock = clock
 
     # -- reading ---------------------------------------------------------------------------
-    async def threads(self, user: User, room_id: str) -> list[dict[str, Any]]:
-        """The room's threads, oldest first, each with the caller's `unread` count."""
+    async def threads(
+        self, user: User, room_id: str, after: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """The room's threads, oldest first, each with the caller's `unread` count; a page of
+        `limit` after the thread `after` (keyset on creation time, then id)."""
         await self.rooms.require(user, room_id, Action.READ_FORUM)
+        if not 1 <= limit <= 200:
+            raise Invalid("limit: 1 to 200.")
+        cursor = ""
+        if after is not None:
+            cursor = (
+                " AND (threads.created_at, threads.id) >"
+                " (SELECT created_at, id FROM threads WHERE id = ? AND room_id = ?)"
+            )
         rows = await self.db.fetchall(
-            f"{THREAD_SELECT} WHERE threads.room_id = ? AND threads.deleted_at IS NULL"
-            " ORDER BY threads.created_at, threads.id",
-            (room_id,),
+            f"{THREAD_SELECT} WHERE threads.room_id = ? AND threads.deleted_at IS NULL{cursor}"
+            " ORDER BY threads.created_at, threads.id LIMIT ?",
+            (room_id, *((after, room_id) if after is not None else ()), limit),
         )
         unread = await self._unread(user, room_id)
         return [{**thread_json(r), "unread": unread.get(r["id"], 0)} for r in rows]

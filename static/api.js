@@ -62,7 +62,7 @@ export const api = {
 const enc = encodeURIComponent;
 export const paths = {
   room: (id) => `/api/rooms/${enc(id)}`,
-  threads: (roomId) => `/api/rooms/${enc(roomId)}/threads`,
+  threads: (roomId, after) => `/api/rooms/${enc(roomId)}/threads${after ? `?after=${enc(after)}` : ""}`,
   thread: (id) => `/api/threads/${enc(id)}`,
   posts: (threadId, after, limit = 200) =>
     `/api/threads/${enc(threadId)}/posts?limit=${limit}${after ? `&after=${enc(after)}` : ""}`,
@@ -77,6 +77,16 @@ export const paths = {
   member: (roomId, userId) => `/api/rooms/${enc(roomId)}/members/${enc(userId)}`,
   search: (roomId, q) => `/api/rooms/${enc(roomId)}/search?q=${enc(q)}`,
 };
+
+// Every thread of a room, in order, following `after` pages of 200.
+export async function allThreads(roomId) {
+  const out = [];
+  for (;;) {
+    const page = await api.get(paths.threads(roomId, out.length ? out[out.length - 1].id : null));
+    out.push(...page);
+    if (page.length < 200) return out;
+  }
+}
 
 // Every post of a thread, in order, following `after` pages.
 export async function allPosts(threadId, after = 0) {

@@ -2,7 +2,7 @@
 // Sequenced events carry `room_seq`; we remember the highest one seen so a
 // reconnect resumes with room:join {since}, and we de-duplicate by id so an
 // event that arrives twice (live and in `missed`) changes nothing.
-import { api, paths, allPosts } from "./api.js";
+import { api, paths, allPosts, allThreads } from "./api.js";
 import { live, SERVER_EVENTS } from "./socket.js";
 
 export class RoomSession extends EventTarget {
@@ -66,14 +66,14 @@ export class RoomSession extends EventTarget {
 
   async loadAll() {
     // The room decides whether we may be here; a missing list only leaves a panel empty.
-    const optional = (p) => api.get(p).catch((err) => {
-      console.warn(p, err.code);
+    const optional = (what, load) => load().catch((err) => {
+      console.warn(what, err.code);
       return [];
     });
     const [room, threads, files] = await Promise.all([
       api.get(paths.room(this.id)),
-      optional(paths.threads(this.id)),
-      optional(paths.files(this.id)),
+      optional("threads", () => allThreads(this.id)),
+      optional("files", () => api.get(paths.files(this.id))),
     ]);
     this.room = room;
     this.threads = new Map(threads.map((th) => [th.id, th]));

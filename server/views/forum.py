@@ -76,7 +76,8 @@ def _int(request: web.Request, name: str, default: int) -> int:
 async def list_threads(request: web.Request) -> web.Response:
     user = await signed_in(request)
     forum = request.app[SERVICES].forum
-    return web.json_response(await forum.threads(user, request.match_info["room_id"]))
+    after, count = request.query.get("after"), _int(request, "limit", 200)
+    return web.json_response(await forum.threads(user, request.match_info["room_id"], after, count))
 
 
 @routes.post("/api/rooms/{room_id}/threads")

@@ -270,3 +270,17 @@ async def test_search_is_case_insensitive_ranked_and_cannot_be_broken(room: Room
     assert len(prefix["posts"]) == 1
     for hostile in ['"delta', "delta OR", "NEAR(delta", "a*b", "-delta", "title:x", "delta^"]:
         await owner.call("GET", f"/api/rooms/{room['id']}/search?q={hostile}")
+
+
+async def test_threads_page_by_keyset_after_a_thread(room: Room) -> None:
+    owner: Person = room["_owner"]
+    made = [await open_thread(owner, room["id"], f"Thread {i}") for i in range(5)]
+    path = f"/api/rooms/{room['id']}/threads"
+    first = await owner.call("GET", f"{path}?limit=3")
+    assert [t["kind"] for t in first] == ["chat", "forum", "forum"]
+    rest = await owner.call("GET", f"{path}?after={first[-1]['id']}&limit=3")
+    assert [t["id"] for t in first[1:] + rest] == [t["id"] for t in made]
+    assert await owner.call("GET", f"{path}?after={made[-1]['id']}") == []
+    for bad in ("limit=0", "limit=201", "limit=x"):
+        error = (await owner.call("GET", f"{path}?{bad}", status=400))["error"]
+        assert error["code"] == "invalid"
