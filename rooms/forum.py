@@ -8,7 +8,7 @@ from typing import Any
 from rooms import markdown
 from rooms.errors import Forbidden, Invalid, NotFound
 from rooms.forum_shapes import POST_SELECT, THREAD_SELECT, post_json, thread_json
-from rooms.ids import new_id
+from rooms.forum_writes import write_post, write_thread
 from rooms.models import User, iso
 from rooms.policy import Action, may, require
 from rooms.rooms import Rooms
@@ -273,77 +273,3 @@ class Forum:
         row = await tx.fetchone(f"{POST_SELECT} WHERE posts.id = ?", (post_id,))
         assert row is not None
         return row
-
-
-async def write_thread(
-    tx: Tx, room_id: str, author: User, title: str, body: str, now: float
-) -> dict[str, Any]:
-    """Insert a forum thread whose `body` is its first post, in `tx`: `thread:new`, `post:new`.
-
-    Callers have checked the author's rights and the title and body; the session summary uses it
-    too, so a summary appears to clients exactly like a thread a teacher opened.
-    """
-    thread_id = new_id()
-    await tx.execute(
-        "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
-        " VALUES (?, ?, 'forum', ?, ?, ?)",
-        (thread_id, room_id, title, author.id, now),
-    )
-    await tx.emit(room_id, "thread:new", await _thread_in(tx, thread_id))
-    await write_post(tx, thread_id, room_id, author, body, now)
-    return await _thread_in(tx, thread_id)
-
-
-async def write_post(
-    tx: Tx, thread_id: str, room_id: str, author: User, body: str, now: float
-) -> dict[str, Any]:
-    """Insert a post in `tx` with the room's next sequence number, and record its `post:new`."""
-    post_id, seq, html = new_id(), await tx.next_seq(room_id), markdown.render(body)
-    await tx.execute(
-        "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (post_id, room_id, thread_id, seq, author.id, body, html, now),
-    )
-    await tx.execute(
-        "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
-        (seq, thread_id),
-    )
-    post = {
-        "id": post_id,
-        "room_id": room_id,
-        "thread_id": thread_id,
-        "seq": seq,
-        "author": {"id": author.id, "display_name": author.display_name, "country": author.country},
-        "body": body,
-        "html": html,
-        "created_at": iso(now),
-        "edited_at": None,
-        "hidden": False,
-        "reactions": {},
-        "mentions": await _record_mentions(tx, room_id, post_id, body, now),
-    }
-    return await tx.record(room_id, seq, "post:new", post)
-
-
-async def _record_mentions(tx: Tx, room_id: str, post_id: str, body: str, now: float) -> list[str]:
-    names = markdown.mentions(body)
-    if not names:
-        return []
-    marks = ", ".join("?" for _ in names)
-    rows = await tx.fetchall(
-        f"SELECT users.id FROM users JOIN memberships ON memberships.user_id = users.id"
-        f" WHERE memberships.room_id = ? AND users.username IN ({marks})",
-        (room_id, *names),
-    )
-    for row in rows:
-        await tx.execute(
-            "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
-            (post_id, row["id"], room_id, now),
-        )
-    return [row["id"] for row in rows]
-
-
-async def _thread_in(tx: Tx, thread_id: str) -> dict[str, Any]:
-    row = await tx.fetchone(f"{THREAD_SELECT} WHERE threads.id = ?", (thread_id,))
-    assert row is not None
-    return thread_json(row)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rooms.forum import write_thread
+from rooms.forum_writes import write_thread
 from rooms.models import User
 from rooms.store.db import Row, Tx
 
