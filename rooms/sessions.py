@@ -226,9 +226,11 @@ class LiveSessions:
                 (session_id, user_id),
             ):
                 return
+            # Only while the session is live: a join racing with its end records nothing.
             await tx.execute(
-                "INSERT INTO session_attendance (session_id, user_id, joined_at) VALUES (?, ?, ?)",
-                (session_id, user_id, tx.clock()),
+                "INSERT INTO session_attendance (session_id, user_id, joined_at)"
+                " SELECT id, ?, ? FROM live_sessions WHERE id = ? AND status = 'live'",
+                (user_id, tx.clock(), session_id),
             )
 
         await self.db.write(apply)

@@ -84,6 +84,11 @@ class Sfu:
         session = self._session(session_id)
         participant = self._participant(session_id, participant_id)
         answer, publications = await participant.publish(sdp, sources or {})
+        if session.participants.get(participant_id) is not participant:
+            # Removed (or the session ended) while the offer was answered: forward nothing.
+            for publication in publications:
+                publication.close()
+            raise MediaError("not_found", f"participant {participant_id!r} has left")
         session.add_publications(publications)
         return answer
 

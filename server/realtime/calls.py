@@ -74,6 +74,7 @@ class Call:
     muted: dict[Kind, set[str]] = field(default_factory=lambda: {"audio": set(), "video": set()})
     locked: bool = False
     spotlight: str | None = None
+    ended: bool = False  # set when the session ends: nobody sits down in it any more
 
     def seats_of(self, user_id: str) -> list[Seat]:
         return [seat for seat in self.seats.values() if seat.user_id == user_id]
@@ -103,6 +104,7 @@ class Calls:
         self.sessions = sessions
         self.sfu = Sfu(config, self.on_sfu_event)
         self.calls: dict[str, Call] = {}  # by room id
+        self._ended: set[str] = set()  # session ids ended here, never to be reopened by a join
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def call_for(self, caller: Caller, room_id: str, role: str) -> Call:
@@ -123,6 +125,8 @@ class Calls:
                 session = await self.sessions.live(room_id)
                 if session is None:
                     raise
+        if session.id in self._ended:  # it ended while this join was reading it
+            raise NotFound("live session", room_id)
         return self.calls.setdefault(room_id, Call(room_id, session))
 
     def live(self, room_id: str) -> Call:
@@ -140,11 +144,23 @@ class Calls:
             raise NotFound("participant", caller.sid)
         return call, seat
 
+    def current(self, call: Call) -> bool:
+        """Whether `call` is still this room's live call (not ended, not replaced)."""
+        return not call.ended and self.calls.get(call.room_id) is call
+
     async def sit(self, call: Call, caller: Caller, role: str) -> Seat:
-        """Admit a socket: a new SFU participant, and attendance from the user's first seat."""
+        """Admit a socket: a new SFU participant, and attendance from the user's first seat.
+
+        The caller has awaited everything it checks; from here to the new seat nothing awaits, so
+        a session that ended or a socket that went meanwhile cannot get a seat.
+        """
         seat = call.seats.get(caller.sid)
         if seat is not None:
             return seat
+        if not self.current(call):
+            raise NotFound("live session", call.room_id)
+        if not self.hub.connected(caller.sid):
+            raise NotFound("participant", caller.sid)
         seat = Seat(caller.sid, new_id(), caller.user.id, role)
         with media_errors():
             self.sfu.join(call.session.id, seat.participant_id, seat.user_id)
@@ -158,7 +174,8 @@ class Calls:
 
     async def publish(self, call: Call, seat: Seat, sdp: str, sources: Mapping[str, str]) -> str:
         """Answer a publishing offer; a teacher's earlier mute holds for tracks added later."""
-        if not may(seat.role, Action.PUBLISH_MEDIA):
+        role = await self.rooms.role(call.room_id, seat.user_id)  # as it is now, not at join
+        if role is None or not may(role, Action.PUBLISH_MEDIA):
             raise Forbidden("Guests watch and listen; they do not send media.")
         with media_errors():
             answer = await self.sfu.publish(call.session.id, seat.participant_id, sdp, sources)
@@ -195,17 +212,23 @@ class Calls:
             await self.sfu.remove(call.session.id, seat.participant_id)
         if not call.seats_of(seat.user_id):
             call.hands.discard(seat.user_id)
+            if call.spotlight == seat.user_id:
+                call.spotlight = None
             await self.sessions.leave(call.session.id, seat.user_id)
         if not call.seats:
             # An empty call keeps no SFU tasks running; the next join reopens its media.
             await self.sfu.end_session(call.session.id)
-        await self.broadcast_tracks(call)
-        await self.broadcast_state(call)
+        if self.current(call):  # an ended call's last word was its end notice
+            await self.broadcast_tracks(call)
+            await self.broadcast_state(call)
 
     async def end(self, user: User, session_id: str) -> LiveSession:
         """End a live session (teachers): its summary is posted, every connection closes."""
         session = await self.sessions.end(user, session_id)
+        self._ended.add(session_id)
         call = self.calls.pop(session.room_id, None)
+        if call is not None:
+            call.ended = True
         await self.sfu.end_session(session_id)
         if call is not None:
             await self.hub.sio.emit(
@@ -235,10 +258,24 @@ class Calls:
             await self.drop(call, seat)
         await self.broadcast_state(call)
 
+    async def role_changed(self, room_id: str, user_id: str, role: str) -> None:
+        """A member's role changed: their seats carry the new role, and a member who may no
+        longer send media (demoted to guest) leaves the call, to rejoin as a watcher."""
+        call = self.calls.get(room_id)
+        if call is None:
+            return
+        for seat in call.seats_of(user_id):
+            if may(role, Action.PUBLISH_MEDIA):
+                call.seats[seat.sid] = dataclasses.replace(seat, role=role)
+            else:
+                await self.drop(call, seat)
+
     async def room_deleted(self, room_id: str) -> None:
         """The room is gone (its sessions with it): close its call's media on this node."""
         call = self.calls.pop(room_id, None)
         if call is not None:
+            call.ended = True
+            self._ended.add(call.session.id)
             await self.sfu.end_session(call.session.id)
 
     async def broadcast_state(self, call: Call) -> None:

@@ -50,11 +50,17 @@ class Classroom:
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
         settings = (await rooms.get(caller.user, room_id)).settings
         call = await self.calls.call_for(caller, room_id, role)
-        teacher = may(role, Action.MODERATE)
-        if call.locked and not teacher:
-            raise Forbidden("The session is locked.")
         await self.calls.hub.join(caller, room_id)  # state and moderation reach this socket
-        if settings["lobby"] and not teacher and caller.user.id not in call.admitted:
+        # Checked after the last await before the seat: a lock, a lobby or a removal that came
+        # meanwhile counts. A socket already seated stays seated.
+        role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
+        teacher = may(role, Action.MODERATE)
+        seated = caller.sid in call.seats
+        if call.locked and not teacher and not seated:
+            raise Forbidden("The session is locked.")
+        if settings["lobby"] and not (teacher or seated or caller.user.id in call.admitted):
+            if not self.calls.current(call):
+                raise NotFound("live session", room_id)
             call.waiting[caller.sid] = caller.user.id
             await self.calls.broadcast_state(call)
             return {**call.state(), "waiting": True, "session": call.session.to_json()}

@@ -64,6 +64,7 @@ class Hub:
         self.on_disconnect: list[Callable[[str], Awaitable[None]]] = []
         self.on_remove: list[Callable[[str, str], Awaitable[None]]] = []
         self.on_room_deleted: list[Callable[[str], Awaitable[None]]] = []
+        self.on_role_change: list[Callable[[str, str, str], Awaitable[None]]] = []
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         services.db.on_commit(self._outbox.put_nowait)
@@ -134,11 +135,16 @@ class Hub:
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self._users.pop(sid, None)
         self._sessions.pop(sid, None)
-        for gone in self.on_disconnect:
-            await gone(sid)
-        for room_id in self.presence.drop_socket(sid):
-            await self.broadcast_presence(room_id)
-        self.metrics.sockets.set(len(self._users))
+        try:
+            for gone in self.on_disconnect:
+                try:
+                    await gone(sid)
+                except Exception:  # one part's failure must not keep the socket "online"
+                    log.exception("disconnect hook failed")
+        finally:
+            for room_id in self.presence.drop_socket(sid):
+                await self.broadcast_presence(room_id)
+            self.metrics.sockets.set(len(self._users))
         self.metrics.rooms_online.set(self.presence.room_count())
 
     async def join(self, caller: Caller, room_id: str) -> None:
@@ -158,6 +164,15 @@ class Hub:
 
     async def broadcast_presence(self, room_id: str) -> None:
         await self.sio.emit("presence", self.presence.payload(room_id), room=room_channel(room_id))
+
+    def connected(self, sid: str) -> bool:
+        """Whether the socket is still connected (and signed in)."""
+        return sid in self._users
+
+    async def role_changed(self, room_id: str, user_id: str, role: str) -> None:
+        """Tell the node's live parts that a member's role changed."""
+        for changed in self.on_role_change:
+            await changed(room_id, user_id, role)
 
     async def remove_user(self, room_id: str, user_id: str, *, by: str) -> None:
         """Tell a removed member's sockets, and unsubscribe them from the room at once."""

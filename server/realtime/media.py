@@ -13,6 +13,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field
 
+from rooms.policy import Action
 from rooms.sessions import LiveSessions
 from server.config import Settings
 from server.inputs import Payload, validate
@@ -98,6 +99,7 @@ def handlers(calls: Calls, classroom: Classroom) -> dict[str, Handler]:
 
     async def end(caller: Caller, data: Any) -> dict[str, Any]:
         request = validate(End, data)
+        await calls.rooms.require(caller.user, request.room_id, Action.START_SESSION)
         session_id = request.session_id or await calls.live_session_id(request.room_id)
         return {"session": (await calls.end(caller.user, session_id)).to_json()}
 
@@ -156,6 +158,7 @@ def install(app: web.Application, hub: Hub, services: Services, settings: Settin
     hub.on_disconnect.append(calls.socket_gone)
     hub.on_remove.append(calls.member_removed)
     hub.on_room_deleted.append(calls.room_deleted)
+    hub.on_role_change.append(calls.role_changed)
     app[CALLS], app[SFU] = calls, calls.sfu
     app.router.add_routes(session_views.routes)
     app.cleanup_ctx.append(_close_calls)

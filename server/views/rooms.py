@@ -161,6 +161,7 @@ async def change_role(request: web.Request) -> web.Response:
     member = await request.app[SERVICES].rooms.set_role(
         user, info["room_id"], info["user_id"], data.role
     )
+    await request.app[HUB].role_changed(info["room_id"], info["user_id"], member.role)
     return web.json_response(member.to_json())
 
 

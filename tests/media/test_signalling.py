@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from rooms.errors import NotFound
 from server.realtime.calls import CALLS
+from server.realtime.hub import HUB, Caller
 from server.realtime.ice import SFU
 from tests.conftest import Person, join_as_pupil
 
 from .callers import Participant
 from .conftest import open_connections
-from .peers import SyntheticCamera, ToneMicrophone, wait_until
+from .peers import Client, SyntheticCamera, ToneMicrophone, wait_until
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
@@ -261,3 +263,46 @@ async def test_deleting_the_room_closes_its_call(
     assert server.app[SFU].session_ids() == [] and server.app[CALLS].calls == {}
     assert {pc.connectionState for pc in connections} == {"closed"}
     assert await stalls(pupil.video_frames)
+
+
+@pytest.mark.timeout(60)
+async def test_a_member_demoted_to_guest_stops_sending_media(
+    class_call: tuple[Participant, Participant], server: TestServer
+) -> None:
+    teacher, pupil = class_call
+    await streaming(teacher, pupil, pupil, [SyntheticCamera()])
+    path = f"/api/rooms/{teacher.room_id}/members/{pupil.id}"
+
+    await teacher.person.call("PATCH", path, {"role": "guest"})
+
+    assert server.app[CALLS].calls[teacher.room_id].seats_of(pupil.id) == []
+    assert await stalls(teacher.video_frames)
+    await pupil.must("media:join")  # guests may watch
+    camera = Client()
+    try:
+        camera.pc.addTransceiver(SyntheticCamera(), direction="sendonly")
+        refused = await pupil.ask("media:publish", sdp=await camera.offer_sdp())
+    finally:
+        await camera.close()
+    assert refused["error"]["code"] == "forbidden"
+
+
+@pytest.mark.timeout(60)
+async def test_a_join_that_loses_the_race_with_the_end_gets_no_seat(
+    class_call: tuple[Participant, Participant], server: TestServer
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    calls = server.app[CALLS]
+    call = calls.calls[teacher.room_id]
+    await teacher.must("media:end")
+
+    # The pupil's join had read the call just before the end: it must not sit down in it.
+    hub = server.app[HUB]
+    sid = next(sid for sid, user in hub._users.items() if user.id == pupil.id)
+    with pytest.raises(NotFound):
+        await calls.sit(call, Caller(sid, hub._users[sid]), "member")
+    await calls.sessions.attend(call.session.id, pupil.id)
+    attendance = await calls.sessions.attendance(call.session.id)
+    assert [a["user_id"] for a in attendance] == [teacher.id]
+    assert server.app[SFU].session_ids() == [] and calls.calls == {}
