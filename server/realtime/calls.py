@@ -12,8 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Coroutine, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -27,71 +26,17 @@ from media.sfu import (
     SfuEvent,
     SlotsChanged,
 )
-from media.sfu.model import Kind
-from rooms.errors import Conflict, DomainError, Forbidden, NotFound
+from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.ids import new_id
 from rooms.models import User
 from rooms.policy import Action, may
 from rooms.rooms import Rooms
 from rooms.sessions import LiveSession, LiveSessions
+from server.realtime.call_state import KINDS, Call, Seat, media_errors
 from server.realtime.hub import Caller, Hub, room_channel
 
 log = logging.getLogger(__name__)
-KINDS: tuple[Kind, ...] = ("audio", "video")
 CLOSE_SECONDS = 2.0  # how long a stopping node waits for media events still in flight
-
-
-@contextlib.contextmanager
-def media_errors() -> Iterator[None]:
-    """Turn the SFU's `MediaError` into a domain error with the same contract code."""
-    try:
-        yield
-    except MediaError as exc:
-        code = exc.code if exc.code in ("invalid", "not_found", "conflict") else "internal"
-        raise DomainError(exc.message, code=code) from exc
-
-
-@dataclass(frozen=True)
-class Seat:
-    """One socket admitted to a call, and its SFU participant."""
-
-    sid: str
-    participant_id: str
-    user_id: str
-    role: str
-
-
-@dataclass
-class Call:
-    """The live state of one room's session on this node."""
-
-    room_id: str
-    session: LiveSession
-    seats: dict[str, Seat] = field(default_factory=dict)  # by socket id
-    waiting: dict[str, str] = field(default_factory=dict)  # socket id -> user id, in the lobby
-    admitted: set[str] = field(default_factory=set)
-    hands: set[str] = field(default_factory=set)
-    muted: dict[Kind, set[str]] = field(default_factory=lambda: {"audio": set(), "video": set()})
-    locked: bool = False
-    spotlight: str | None = None
-    ended: bool = False  # set when the session ends: nobody sits down in it any more
-
-    def seats_of(self, user_id: str) -> list[Seat]:
-        return [seat for seat in self.seats.values() if seat.user_id == user_id]
-
-    def state(self) -> dict[str, Any]:
-        """The `media:state` payload: who is in, waiting, muted, hands up; lock and spotlight."""
-        return {
-            "room_id": self.room_id,
-            "session_id": self.session.id,
-            "participants": sorted({seat.user_id for seat in self.seats.values()}),
-            "waiting": sorted(set(self.waiting.values())),
-            "hands": sorted(self.hands),
-            "muted": sorted(self.muted["audio"]),
-            "video_off": sorted(self.muted["video"]),
-            "locked": self.locked,
-            "spotlight": self.spotlight,
-        }
 
 
 class Calls:
@@ -332,6 +277,12 @@ class Calls:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for call in self.calls.values():  # everyone seated here leaves now, in the attendance too
+            for user_id in {seat.user_id for seat in call.seats.values()}:
+                try:
+                    await self.sessions.leave(call.session.id, user_id)
+                except Exception:  # a stopping node still closes every connection
+                    log.exception("could not record a departure at stop")
         self.calls.clear()
         await self.sfu.close()
 

@@ -15,7 +15,8 @@ from media.sfu.model import Kind
 from rooms.errors import Forbidden, Invalid, NotFound
 from rooms.policy import Action, may, require_manage
 from server.config import Settings
-from server.realtime.calls import Call, Calls, media_errors
+from server.realtime.call_state import Call, media_errors
+from server.realtime.calls import Calls
 from server.realtime.hub import Caller, room_channel
 from server.realtime.ice import client_ice_servers
 
