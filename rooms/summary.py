@@ -30,8 +30,11 @@ def _text(value: str) -> str:
     return _PUNCTUATION.sub(r"\\\1", " ".join(value.split()))
 
 
-def _clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S")
+def _clock(epoch: float, day: str = "") -> str:
+    """The time of day in UTC, with the date too when it is not `day` (the session's first)."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    date = moment.strftime("%Y-%m-%d")
+    return moment.strftime("%H:%M:%S") if date == day else f"{date} {moment:%H:%M:%S}"
 
 
 def _duration(seconds: float) -> str:
@@ -42,13 +45,15 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def _participants(rows: Iterable[Row]) -> list[str]:
+def _participants(rows: Iterable[Row], day: str) -> list[str]:
     by_user: dict[str, list[Row]] = {}
     for row in rows:
         by_user.setdefault(row["user_id"], []).append(row)
     lines = []
     for visits in by_user.values():
-        spans = ", ".join(f"{_clock(v['joined_at'])}-{_clock(v['left_at'])}" for v in visits)
+        spans = ", ".join(
+            f"{_clock(v['joined_at'], day)}-{_clock(v['left_at'], day)}" for v in visits
+        )
         spent = sum(v["left_at"] - v["joined_at"] for v in visits)
         first = visits[0]
         name, country = _text(first["display_name"]), _text(first["country"])
@@ -56,9 +61,9 @@ def _participants(rows: Iterable[Row]) -> list[str]:
     return lines or ["- nobody joined"]
 
 
-def _chat(rows: list[Row]) -> list[str]:
+def _chat(rows: list[Row], day: str) -> list[str]:
     lines = [
-        f"- {_clock(r['created_at'])} **{_text(r['author'])}**: {_text(r['body'])}"
+        f"- {_clock(r['created_at'], day)} **{_text(r['author'])}**: {_text(r['body'])}"
         for r in rows[-CHAT_LINES:]
     ]
     if len(rows) > CHAT_LINES:
@@ -67,7 +72,11 @@ def _chat(rows: list[Row]) -> list[str]:
 
 
 def _files(rows: Iterable[Row]) -> list[str]:
-    return [f"- {_text(row['name'])}" for row in rows] or ["- no files"]
+    lines = [
+        f"- {_text(row['name'])}" + (f" (version {row['version']})" if row["version"] > 1 else "")
+        for row in rows
+    ]
+    return lines or ["- no files"]
 
 
 def body(session: LiveSession, people: list[Row], chat: list[Row], files: list[Row]) -> str:
@@ -75,15 +84,15 @@ def body(session: LiveSession, people: list[Row], chat: list[Row], files: list[R
     started, ended = session.started_at or 0.0, session.ended_at or 0.0
     day = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d")
     head = (
-        f"**{_text(session.title)}**, {day}, {_clock(started)}-{_clock(ended)} UTC "
+        f"**{_text(session.title)}**, {day}, {_clock(started, day)}-{_clock(ended, day)} UTC "
         f"({_duration(ended - started)})"
     )
     sections = [
         head,
         f"### Participants ({len({p['user_id'] for p in people})})",
-        "\n".join(_participants(people)),
+        "\n".join(_participants(people, day)),
         "### Chat",
-        "\n".join(_chat(chat)),
+        "\n".join(_chat(chat, day)),
         "### Files shared",
         "\n".join(_files(files)),
     ]
@@ -105,9 +114,11 @@ async def _gather(tx: Tx, session: LiveSession) -> tuple[list[Row], list[Row], l
         " AND p.deleted_at IS NULL AND p.hidden = 0 ORDER BY p.seq",
         span,
     )
+    # Every upload meanwhile, new versions of older files included.
     files = await tx.fetchall(
-        "SELECT name FROM files WHERE room_id = ? AND created_at BETWEEN ? AND ?"
-        " AND deleted_at IS NULL ORDER BY created_at",
+        "SELECT f.name, v.version FROM file_versions v JOIN files f ON f.id = v.file_id"
+        " WHERE v.room_id = ? AND v.created_at BETWEEN ? AND ? AND f.deleted_at IS NULL"
+        " ORDER BY v.created_at, f.name",
         span,
     )
     return people, chat, files
