@@ -166,7 +166,12 @@ class Moderation:
                 (report_id, post["room_id"], post_id, user.id, reason.strip(), self.clock()),
             )
         )
-        return {"id": report_id, "post_id": post_id, "reason": reason.strip()}
+        return {
+            "id": report_id,
+            "room_id": post["room_id"],
+            "post_id": post_id,
+            "reason": reason.strip(),
+        }
 
     async def reports(self, user: User, room_id: str) -> list[dict[str, Any]]:
         """The room's open reports, oldest first, with the reported post (teachers only)."""

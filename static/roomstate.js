@@ -270,4 +270,7 @@ const HANDLERS = {
   "session:delete"(data) {
     this.emit("session:delete", data);
   },
+  "report:new"(data) {
+    this.emit("report:new", data);
+  },
 };

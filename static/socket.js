@@ -6,7 +6,7 @@ export const SERVER_EVENTS = [
   "presence", "post:new", "post:edit", "post:delete", "thread:new", "thread:edit",
   "thread:delete", "file:new", "file:delete", "room:edit", "room:delete", "moderation",
   "member:new", "member:edit", "member:remove", "room:chat_mode", "post:hide", "post:restore",
-  "session:new", "session:edit", "session:delete",
+  "session:new", "session:edit", "session:delete", "report:new",
 ];
 
 class Live extends EventTarget {

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from rooms.errors import NotFound, NotSignedIn
 from rooms.models import User
+from rooms.policy import Action, may
 from rooms.store.db import RoomEvent
 from server.errors import ack_error
 from server.keys import Services
@@ -164,6 +165,14 @@ class Hub:
 
     async def broadcast_presence(self, room_id: str) -> None:
         await self.sio.emit("presence", self.presence.payload(room_id), room=room_channel(room_id))
+
+    async def to_teachers(self, room_id: str, event: str, data: dict[str, Any]) -> None:
+        """Emit to the sockets of the room's online teachers only (their role read now)."""
+        for member in self.presence.users(room_id):
+            role = await self.services.rooms.role(room_id, member["id"])
+            if role is not None and may(role, Action.MODERATE):
+                for sid in self.presence.sockets_of(room_id, member["id"]):
+                    await self.sio.emit(event, data, to=sid)
 
     def connected(self, sid: str) -> bool:
         """Whether the socket is still connected (and signed in)."""

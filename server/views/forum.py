@@ -11,6 +11,7 @@ from rooms.errors import Invalid
 from rooms.models import User
 from server.inputs import Payload, body
 from server.keys import SERVICES, SETTINGS
+from server.realtime.hub import HUB
 from server.session import limit, signed_in
 
 routes = web.RouteTableDef()
@@ -181,6 +182,9 @@ async def report(request: web.Request) -> web.Response:
     created = await request.app[SERVICES].moderation.report(
         user, request.match_info["post_id"], data.reason
     )
+    # Only the room's teachers learn of a report, and not who made it: they read that in the queue.
+    room_id = created["room_id"]
+    await request.app[HUB].to_teachers(room_id, "report:new", created)
     return web.json_response(created, status=201)
 
 

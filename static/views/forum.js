@@ -183,6 +183,8 @@ export class ForumPanel extends Panel {
     if (s.isTeacher) {
       actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.hide(post, !post.hidden) },
         post.hidden ? t("forum.restore") : t("forum.hide")));
+    } else if (!mine && s.canWrite) {
+      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "report-post", onclick: () => this.report(post) }, t("forum.report")));
     }
     return h("li", { class: `post${post.hidden ? " hidden-post" : ""}`, testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
       h("article", { "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
@@ -226,6 +228,30 @@ export class ForumPanel extends Panel {
     this.postEls.set(post.id, el);
     const later = [...this.postsEl.children].find((c) => Number(c.dataset.seq) > post.seq);
     this.postsEl.insertBefore(el, later || null);
+  }
+
+  // Tell the room's teachers about a post, with an optional reason; only they see reports.
+  report(post) {
+    const el = this.postEls.get(post.id);
+    if (!el || el.querySelector(".report-form")) return;
+    const reason = h("input", { type: "text", name: "reason", maxlength: 1000, testid: "report-reason" });
+    const form = h("form", { class: "form report-form" },
+      field(t("forum.report_reason"), reason),
+      h("div", { class: "toolbar" },
+        h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "report-send" }, t("forum.report_send")),
+        h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => form.remove() }, t("forum.cancel"))));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await busy(form, () => api.post(`${paths.post(post.id)}/report`, { reason: reason.value.trim() }));
+        form.remove();
+        announce(t("forum.reported"));
+      } catch (err) {
+        formError(form, errorText(err));
+      }
+    });
+    el.querySelector("article").append(form);
+    reason.focus();
   }
 
   edit(post) {

@@ -1,11 +1,13 @@
-// Teacher tools: invite codes (create, list, revoke) and bulk pupil accounts
-// with a printable credentials sheet (the server shows those passwords once).
+// Teacher tools: invite codes (create, list, revoke), bulk pupil accounts with a
+// printable credentials sheet (the server shows those passwords once), the
+// report queue and the audit log.
 import { api, paths } from "../api.js";
 import { field, h, icon, replace } from "../dom.js";
 import { formatTime } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, busy, flashNext, formError, navigate } from "../ui.js";
 import { Panel } from "./panel.js";
+import { SafetyCards } from "./safety.js";
 
 const EXPIRIES = [[3600, "teach.exp_hour"], [86400, "teach.exp_day"], [604800, "teach.exp_week"], [2592000, "teach.exp_month"]];
 
@@ -14,6 +16,7 @@ export class TeachPanel extends Panel {
     super(session, host, ctx);
     this.inviteList = h("ul", { class: "invite-list", testid: "invite-list" });
     this.sheet = h("div", { class: "sheet-host" });
+    this.safety = new SafetyCards(session);
     replace(host,
       h("div", { class: "panel-head" }, h("h2", {}, t("teach.title"))),
       h("div", { class: "teach-grid" },
@@ -26,6 +29,7 @@ export class TeachPanel extends Panel {
           h("h3", { id: "pup-h" }, t("teach.pupils")),
           h("p", { class: "muted" }, t("teach.pupils_intro")),
           this.pupilForm()),
+        ...this.safety.el,
         session.role === "owner" ? this.settingsCard() : null),
       this.sheet);
   }
@@ -82,6 +86,12 @@ export class TeachPanel extends Panel {
 
   show() {
     this.loadInvites();
+    this.safety.load();
+  }
+
+  changed(kind) {
+    // A new report, or a post hidden or restored (which resolves reports), refreshes the cards.
+    if (kind === "report:new" || kind === "post:edit" || kind === "post:delete" || kind === "reset") this.safety.load();
   }
 
   inviteForm() {

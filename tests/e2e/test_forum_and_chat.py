@@ -87,3 +87,36 @@ async def test_messages_missed_while_offline_arrive_once_after_reconnect(
     await pupil.page.wait_for_timeout(500)
     await expect(messages).to_have_count(3)
     assert teacher.errors == [] and pupil.errors == []
+
+
+@pytest.mark.timeout(90)
+async def test_a_report_reaches_the_teachers_queue_live_and_hiding_resolves_it(
+    visitors: Visitors,
+) -> None:
+    teacher, pupil, _room_id, _code = await teacher_and_pupil(visitors)
+    await teacher.page.click(tid("tab-forum"))
+    await teacher.page.fill(tid("thread-title"), "Photos")
+    await teacher.page.fill(tid("thread-body"), "Share your photos here.")
+    await teacher.page.click(tid("thread-submit"))
+    await expect(teacher.page.locator(tid("post"))).to_have_count(1)
+    await teacher.page.click(tid("tab-teach"))
+    queue = teacher.page.locator(tid("report-queue"))
+    await expect(queue).to_contain_text("No open reports")
+
+    # The pupil reports the post; only teachers see reports, and it reaches the queue live.
+    await pupil.page.locator(tid("thread-list")).get_by_role("link", name="Photos").click()
+    post = pupil.page.locator(tid("post")).first
+    await post.locator(tid("report-post")).click()
+    await post.locator(tid("report-reason")).fill("Wrong room")
+    await post.locator(tid("report-send")).click()
+    await expect(post.locator(tid("report-reason"))).to_have_count(0)
+    report = queue.locator("li", has_text="Share your photos here.")
+    await expect(report).to_contain_text("Wrong room")
+    await expect(report).to_contain_text("Zofia")
+    await teacher.shot("teacher-reports")
+
+    await report.get_by_role("button", name="Hide").click()
+    await expect(queue).to_contain_text("No open reports")
+    await expect(teacher.page.locator(tid("audit-log"))).to_contain_text("hid a post")
+    await expect(pupil.page.locator(tid("post"))).to_have_count(0)
+    assert teacher.errors == [] and pupil.errors == []
