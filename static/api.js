@@ -68,6 +68,7 @@ export const paths = {
     `/api/threads/${enc(threadId)}/posts?limit=${limit}${after ? `&after=${enc(after)}` : ""}`,
   post: (id) => `/api/posts/${enc(id)}`,
   files: (roomId) => `/api/rooms/${enc(roomId)}/files`,
+  folders: (roomId) => `/api/rooms/${enc(roomId)}/folders`,
   file: (id) => `/api/files/${enc(id)}`,
   content: (id) => `/api/files/${enc(id)}/content`,
   thumbnail: (id) => `/api/files/${enc(id)}/thumbnail`,

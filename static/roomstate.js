@@ -15,6 +15,7 @@ export class RoomSession extends EventTarget {
     this.posts = new Map(); // thread id -> Map(post id -> post), only threads someone opened
     this.deletedPosts = new Set();
     this.files = new Map();
+    this.folders = new Set(); // explicit folders and those holding files, with their parents
     this.presence = [];
     this.maxSeq = 0;
     this.loaded = false;
@@ -70,11 +71,13 @@ export class RoomSession extends EventTarget {
       console.warn(what, err.code);
       return [];
     });
-    const [room, threads, files] = await Promise.all([
+    const [room, threads, files, folders] = await Promise.all([
       api.get(paths.room(this.id)),
       optional("threads", () => allThreads(this.id)),
       optional("files", () => api.get(paths.files(this.id))),
+      optional("folders", () => api.get(paths.folders(this.id))),
     ]);
+    this.folders = new Set(folders);
     this.room = room;
     this.threads = new Map(threads.map((th) => [th.id, th]));
     this.files = new Map(files.map((f) => [f.id, f]));
@@ -147,6 +150,11 @@ export class RoomSession extends EventTarget {
   }
 }
 
+function addFolder(folders, path) {
+  const parts = String(path || "").split("/").filter(Boolean);
+  parts.forEach((_, i) => folders.add(parts.slice(0, i + 1).join("/")));
+}
+
 function bumpThread(session, post, delta) {
   const th = session.threads.get(post.thread_id);
   if (!th) return;
@@ -202,12 +210,32 @@ const HANDLERS = {
     this.emit("thread:delete", data);
   },
   "file:new"(file) {
-    if (this.files.has(file.id)) return;
     this.files.set(file.id, file);
+    addFolder(this.folders, file.folder);
     this.emit("files", file);
   },
   "file:delete"(data) {
     if (!this.files.delete(data.id)) return;
+    this.emit("files", data);
+  },
+  // A new version, or a move: the file's current record replaces the one we hold.
+  "file:edit"(file) {
+    this.files.set(file.id, file);
+    addFolder(this.folders, file.folder);
+    this.emit("files", file);
+  },
+  "folder:new"(data) {
+    addFolder(this.folders, data.path);
+    this.emit("files", data);
+  },
+  "folder:delete"(data) {
+    this.folders.delete(data.path);
+    this.emit("files", data);
+  },
+  "folder:move"(data) {
+    const moved = (p) => (p === data.path || p.startsWith(`${data.path}/`) ? data.new_path + p.slice(data.path.length) : p);
+    this.folders = new Set([...this.folders].map(moved));
+    addFolder(this.folders, data.new_path);
     this.emit("files", data);
   },
   "room:edit"(room) {

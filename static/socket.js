@@ -7,6 +7,7 @@ export const SERVER_EVENTS = [
   "thread:delete", "file:new", "file:delete", "room:edit", "room:delete", "moderation",
   "member:new", "member:edit", "member:remove", "room:chat_mode", "post:hide", "post:restore",
   "session:new", "session:edit", "session:delete", "report:new",
+  "file:edit", "folder:new", "folder:delete", "folder:move",
 ];
 
 class Live extends EventTarget {

@@ -1,5 +1,6 @@
 // The room's file archive: folders, drag and drop, one progress bar per upload,
-// image previews. Files appear for everyone through file:new.
+// image previews, versions. Files and folders appear for everyone through
+// file:new, file:edit and folder:*.
 import { api, paths, upload } from "../api.js";
 import { h, icon, replace } from "../dom.js";
 import { formatSize, timeElement } from "../format.js";
@@ -22,7 +23,6 @@ export class FilesPanel extends Panel {
   constructor(session, host, ctx) {
     super(session, host, ctx);
     this.folder = "";
-    this.virtualFolders = new Set();
     this.uploads = h("ul", { class: "uploads", testid: "uploads", "aria-label": t("files.uploads") });
     this.list = h("ul", { class: "file-list", testid: "file-list", "aria-label": t("files.list") });
     this.crumbs = h("nav", { class: "crumbs folder-crumbs", "aria-label": t("files.folders") });
@@ -80,19 +80,24 @@ export class FilesPanel extends Panel {
     return this.ctx.href("files", ...(path ? path.split("/") : []));
   }
 
-  newFolder() {
+  async newFolder() {
     const name = prompt(t("files.folder_prompt"));
     const clean = cleanFolder(name);
     if (!clean) return;
     const path = this.folder ? `${this.folder}/${clean}` : clean;
-    this.virtualFolders.add(path);
-    navigate(this.folderHref(path));
+    try {
+      await api.post(paths.folders(this.session.id), { path });
+      this.session.apply("folder:new", { room_id: this.session.id, path });
+      navigate(this.folderHref(path));
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
   }
 
   subfolders() {
     const prefix = this.folder ? `${this.folder}/` : "";
     const names = new Set();
-    const all = [...[...this.session.files.values()].map((f) => cleanFolder(f.folder)), ...this.virtualFolders];
+    const all = [...[...this.session.files.values()].map((f) => cleanFolder(f.folder)), ...this.session.folders];
     for (const path of all) {
       if (path && path.startsWith(prefix) && path !== this.folder) names.add(path.slice(prefix.length).split("/")[0]);
     }
@@ -131,10 +136,36 @@ export class FilesPanel extends Panel {
       isImage ? h("a", { href: paths.content(f.id), target: "_blank", rel: "noopener", tabindex: "-1", "aria-hidden": "true" }, thumb) : thumb,
       h("div", { class: "file-main" },
         h("a", { href: paths.content(f.id), class: "file-name", target: "_blank", rel: "noopener", download: isImage ? null : f.name }, f.name),
-        h("span", { class: "file-meta" }, formatSize(f.size), uploader ? ` · ${uploader}` : "", " · ", timeElement(f.created_at, "date"))),
+        h("span", { class: "file-meta" }, formatSize(f.size), uploader ? ` · ${uploader}` : "", " · ", timeElement(f.updated_at || f.created_at, "date"),
+          f.version > 1 ? [" · ", h("button", { type: "button", class: "link-button", testid: "file-versions", "aria-expanded": "false",
+            onclick: (e) => this.toggleVersions(f, e.currentTarget) }, t("files.versions", { count: f.version }))] : null)),
       mine || this.session.isTeacher
         ? h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-label": t("files.delete_named", { name: f.name }), onclick: () => this.remove(f) }, t("files.delete"))
         : null);
+  }
+
+  // Older versions stay downloadable: list them under the file, newest first.
+  async toggleVersions(f, button) {
+    const row = button.closest(".file-row");
+    const open = row.querySelector(".version-list");
+    if (open) {
+      open.remove();
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    try {
+      const versions = await api.get(`${paths.file(f.id)}/versions`);
+      const list = h("ol", { class: "version-list", testid: "version-list", reversed: true },
+        versions.reverse().map((v) => h("li", {},
+          h("a", { href: `${paths.content(f.id)}?version=${v.version}`, download: f.name }, t("files.version", { n: v.version })),
+          " · ", formatSize(v.size),
+          v.uploader && v.uploader.display_name ? ` · ${v.uploader.display_name}` : "",
+          " · ", timeElement(v.updated_at || v.created_at))));
+      row.querySelector(".file-main").append(list);
+      button.setAttribute("aria-expanded", "true");
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
   }
 
   async remove(f) {

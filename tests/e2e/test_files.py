@@ -89,3 +89,38 @@ async def test_upload_shows_progress_and_appears_for_the_other_user(visitors: Vi
     )
     await teacher.shot("files")
     assert teacher.errors == [] and pupil.errors == []
+
+
+@pytest.mark.timeout(90)
+async def test_a_shared_folder_and_a_new_version_reach_the_other_user(visitors: Visitors) -> None:
+    teacher, pupil, _room_id, _code = await teacher_and_pupil(visitors)
+    for v in (teacher, pupil):
+        await v.page.click(tid("tab-files"))
+
+    # The teacher makes an empty folder: the pupil sees it at once.
+    teacher.page.once("dialog", lambda dialog: dialog.accept("Maps"))
+    await teacher.page.click(tid("new-folder"))
+    folder = pupil.page.locator(tid("file-list")).get_by_role("link", name="Maps")
+    await expect(folder).to_be_visible()
+    await folder.click()
+    crumbs = teacher.page.locator(".folder-crumbs [aria-current=page]")
+    await expect(crumbs).to_have_text("Maps")  # making it opened it
+
+    # Twice the same name in that folder: one file, two versions, both downloadable.
+    for text in (b"first draft", b"second draft, longer"):
+        await pupil.page.set_input_files(
+            tid("file-input"), files=[{"name": "map.txt", "mimeType": "text/plain", "buffer": text}]
+        )
+        await expect(pupil.page.locator(f'{tid("upload")}[data-state="done"]')).to_have_count(1)
+        await pupil.page.locator(f'{tid("upload")}[data-state="done"]').evaluate("e => e.remove()")
+    row = teacher.page.locator(tid("file"), has_text="map.txt")
+    await expect(row).to_have_count(1)
+    await row.locator(tid("file-versions")).click()
+    versions = row.locator(f"{tid('version-list')} a")
+    await expect(versions).to_have_count(2)
+    older = await versions.nth(1).get_attribute("href")
+    assert older is not None and older.endswith("?version=1")
+    body = await teacher.page.evaluate("(url) => fetch(url).then((r) => r.text())", older)
+    assert body == "first draft"
+    await teacher.shot("files-versions")
+    assert teacher.errors == [] and pupil.errors == []
