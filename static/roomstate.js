@@ -160,6 +160,8 @@ function bumpThread(session, post, delta) {
   if (!th) return;
   th.post_count = Math.max(0, (th.post_count || 0) + delta);
   if (delta > 0 && post.seq > (th.last_seq || 0)) th.last_seq = post.seq;
+  const fromOthers = post.author && post.author.id !== session.me.id;
+  if (delta > 0 && fromOthers && post.seq > (th.read_seq || 0)) th.unread = (th.unread || 0) + 1;
   session.emit("thread", th);
 }
 

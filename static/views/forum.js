@@ -60,7 +60,8 @@ export class ForumPanel extends Panel {
       h("a", { href: this.ctx.href("forum", th.id), class: "thread-link", testid: `thread-${th.id}` },
         th.pinned ? h("span", { class: "pin", title: t("forum.pinned") }, icon("pin"), h("span", { class: "visually-hidden" }, t("forum.pinned"))) : null,
         th.locked ? h("span", { class: "lock", title: t("forum.locked") }, icon("lock"), h("span", { class: "visually-hidden" }, t("forum.locked"))) : null,
-        h("span", { class: "thread-title" }, th.title)),
+        h("span", { class: "thread-title" }, th.title),
+        th.unread ? h("span", { class: "unread-badge", testid: "unread" }, t("forum.unread", { count: th.unread })) : null),
       h("span", { class: "thread-meta" },
         authorName(th.author) ? `${authorName(th.author)} · ` : "",
         timeElement(th.created_at, "date"), " · ",
@@ -132,8 +133,21 @@ export class ForumPanel extends Panel {
       this.postsEl.removeAttribute("aria-busy");
       replace(this.postsEl);
       posts.forEach((p) => this.addPost(p));
+      this.markRead(this.session.threads.get(id));
     } catch (err) {
       replace(this.postsEl, h("li", { class: "form-error" }, errorText(err)));
+    }
+  }
+
+  // The thread is on screen: everything in it up to its last post is read.
+  async markRead(th) {
+    if (!th || !th.last_seq || (th.read_seq || 0) >= th.last_seq) return;
+    th.read_seq = th.last_seq;
+    th.unread = 0;
+    try {
+      await api.post(`${paths.thread(th.id)}/read`, { seq: th.last_seq });
+    } catch {
+      // Unread counts are a convenience: a failed mark costs a badge, nothing more.
     }
   }
 
@@ -186,7 +200,8 @@ export class ForumPanel extends Panel {
     } else if (!mine && s.canWrite) {
       actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "report-post", onclick: () => this.report(post) }, t("forum.report")));
     }
-    return h("li", { class: `post${post.hidden ? " hidden-post" : ""}`, testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
+    const mentionsMe = (post.mentions || []).includes(s.me.id);
+    return h("li", { class: `post${post.hidden ? " hidden-post" : ""}${mentionsMe ? " mentions-me" : ""}`, testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
       h("article", { "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
         byline(post.author, post.created_at, post.edited_at),
         post.hidden ? h("p", { class: "hidden-note" }, t("forum.hidden_note")) : null,
@@ -333,8 +348,14 @@ export class ForumPanel extends Panel {
       announce(t("forum.thread_gone"));
       navigate(this.ctx.href("forum"));
     }
+    if (kind === "post:new" && (data.mentions || []).includes(this.session.me.id) && authorId(data.author) !== this.session.me.id) {
+      announce(t("forum.mentioned_you", { name: authorName(data.author) }));
+    }
     if (!this.postsEl || !data || data.thread_id !== this.threadId) return undefined;
-    if (kind === "post:new") this.addPost(data);
+    if (kind === "post:new") {
+      this.addPost(data);
+      this.markRead(this.session.threads.get(this.threadId));
+    }
     else if (kind === "post:edit") {
       const editing = this.postEls.get(data.id);
       if (editing && !editing.querySelector(".edit-form")) this.replacePost(data);

@@ -35,7 +35,7 @@ async def test_chat_message_reaches_the_other_side_live(visitors: Visitors) -> N
 
 @pytest.mark.timeout(90)
 async def test_forum_thread_and_reply_appear_live(visitors: Visitors) -> None:
-    teacher, pupil, _room_id, _code = await teacher_and_pupil(visitors)
+    teacher, pupil, room_id, _code = await teacher_and_pupil(visitors)
     await teacher.page.click(tid("tab-forum"))
     await expect(pupil.page.locator(tid("forum"))).to_be_visible()
 
@@ -46,6 +46,8 @@ async def test_forum_thread_and_reply_appear_live(visitors: Visitors) -> None:
     await expect(teacher.page.locator(tid("post"))).to_have_count(1)
     topic = pupil.page.locator(tid("thread-list")).get_by_role("link", name="Our river in winter")
     await expect(topic).to_be_visible()
+    unread = pupil.page.locator(f"{tid('thread-list')} {tid('unread')}")
+    await expect(unread).to_contain_text("1")  # the teacher's first post, unread by the pupil
     await topic.click()
     first = pupil.page.locator(tid("post")).first
     await expect(first.locator("em")).to_have_text("your")
@@ -57,6 +59,17 @@ async def test_forum_thread_and_reply_appear_live(visitors: Visitors) -> None:
     await expect(teacher.page.locator(tid("post")).nth(1)).to_contain_text("Vistula is frozen")
     await expect(pupil.page.locator(tid("post"))).to_have_count(2)
     await pupil.shot("forum-thread")
+
+    # Read on screen: back in the list, the pupil has nothing unread there; the server agrees.
+    await pupil.page.click(tid("tab-forum"))
+    await expect(
+        pupil.page.locator(tid("thread-list")).get_by_role("link", name="Our river in winter")
+    ).to_be_visible()
+    await expect(unread).to_have_count(0)
+    listed = await pupil.page.evaluate(
+        "(id) => fetch(`/api/rooms/${id}/threads`).then((r) => r.json())", room_id
+    )
+    assert [th["unread"] for th in listed if th["title"] == "Our river in winter"] == [0]
     assert teacher.errors == [] and pupil.errors == []
 
 
