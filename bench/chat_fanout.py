@@ -1,9 +1,10 @@
 """Chat fan-out: Twinrooms `chat:send` (persisted) against a bare python-socketio broadcast.
 
 Both servers run as subprocesses on loopback, measured in the same run. Receivers live in separate
-worker processes; one sender posts at a fixed rate; every message carries its send time, so each
+worker processes; senders post at a fixed rate in all; every message carries its send time, so each
 receiver records its delivery latency. Prints deliveries per second, p50 and p99 latency for each
-server, and the ratios. Usage: `python bench/chat_fanout.py [--clients 300] [--rate 40] [--seconds 10]`.
+server, and the ratios. Usage:
+`python bench/chat_fanout.py [--clients 300] [--rate 40] [--senders 10] [--seconds 10]`.
 """
 
 from __future__ import annotations
@@ -73,34 +74,60 @@ def receiver(url: str, room_id: str, auth: dict[str, str] | None, count: int, co
     asyncio.run(_receive(url, room_id, auth, count, conn))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _send(
-    url: str, room_id: str, auth: dict[str, str] | None, rate: float, seconds: float
-) -> int:
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(url, transports=["websocket"], auth=auth, wait_timeout=10)
-    await sio.call("room:join", {"room_id": room_id})
-    sent, start = 0, time.perf_counter()
+    url: str,
+    room_id: str,
+    auth: dict[str, str] | None,
+    args: argparse.Namespace,
+    server_pid: int,
+) -> tuple[int, float, float]:
+    """`senders` clients post in turn, `rate` messages per second in all, without waiting for acks.
+
+    Several senders, as in a class: one client's events are handled in order, each after the
+    previous one's commit, so a lone sender at a high rate measures its own round trips, not the
+    room's fan-out (group commit shares a commit between messages of different clients).
+    Returns the messages sent, and the wall and server CPU seconds from the first send until every
+    ack is in; joining (and the presence updates it sends to the room) happens before.
+    """
+    rate, seconds, senders = args.rate, args.seconds, args.senders
+    clients = []
+    for _ in range(senders):
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(url, transports=["websocket"], auth=auth, wait_timeout=10)
+        await sio.call("room:join", {"room_id": room_id})
+        clients.append(sio)
+    await asyncio.sleep(1)  # let the joins' presence updates reach the receivers first
+    sent, start, cpu = 0, time.perf_counter(), cpu_seconds(server_pid)
     pending = []
     while time.perf_counter() - start < seconds:
-        pending.append(
-            asyncio.ensure_future(
-                sio.call(
-                    "chat:send", {"room_id": room_id, "body": f"{time.time()} hello"}, timeout=30
-                )
-            )
-        )
+        sio = clients[sent % senders]
+        body = {"room_id": room_id, "body": f"{time.time()} hello"}
+        pending.append(asyncio.ensure_future(sio.call("chat:send", body, timeout=30)))
         sent += 1
         await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
     acks = await asyncio.gather(*pending)
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds(server_pid) - cpu
     failed = [a for a in acks if not a.get("ok")]
     if failed:
         raise SystemExit(f"{len(failed)} sends failed, e.g. {failed[0]}")
-    await sio.disconnect()
-    return sent
+    for sio in clients:
+        await sio.disconnect()
+    return sent, elapsed, cpu
 
 
 def measure(
-    name: str, url: str, room_id: str, auth: dict[str, str] | None, args: argparse.Namespace
+    name: str,
+    url: str,
+    room_id: str,
+    auth: dict[str, str] | None,
+    args: argparse.Namespace,
+    server_pid: int,
 ) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     per_worker = args.clients // args.workers
@@ -114,12 +141,11 @@ def measure(
     for parent in pipes:
         assert parent.recv() == "ready"
     print(
-        f"  {name}: {per_worker * args.workers} receivers connected; sending {args.rate}/s for {args.seconds} s",
+        f"  {name}: {per_worker * args.workers} receivers connected; {args.senders} senders"
+        f" posting {args.rate}/s for {args.seconds} s",
         flush=True,
     )
-    started = time.perf_counter()
-    sent = asyncio.run(_send(url, room_id, auth, args.rate, args.seconds))
-    elapsed = time.perf_counter() - started
+    sent, elapsed, cpu = asyncio.run(_send(url, room_id, auth, args, server_pid))
     latencies: list[float] = []
     for parent in pipes:
         parent.send("stop")
@@ -133,6 +159,7 @@ def measure(
         "delivered": len(latencies) / expected,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "cpu_ms_per_1k": cpu * 1000 / max(1, len(latencies)) * 1000,
     }
 
 
@@ -180,13 +207,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--rate", type=float, default=40)
+    parser.add_argument("--senders", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     results = {}
     proc, url = start_bare()
     try:
         print("bare python-socketio broadcast:", flush=True)
-        results["bare"] = measure("bare", url, "bench", None, args)
+        results["bare"] = measure("bare", url, "bench", None, args, proc.pid)
     finally:
         proc.terminate()
         proc.wait()
@@ -194,19 +222,24 @@ def main() -> None:
         proc, url, room_id, auth = start_twinrooms(data_dir)
         try:
             print("twinrooms chat:send (persisted):", flush=True)
-            results["twinrooms"] = measure("twinrooms", url, room_id, auth, args)
+            results["twinrooms"] = measure("twinrooms", url, room_id, auth, args, proc.pid)
         finally:
             proc.terminate()
             proc.wait()
-    print(f"\n{'server':<12}{'deliveries/s':>14}{'delivered':>11}{'p50 ms':>9}{'p99 ms':>9}")
+    print(
+        f"\n{'server':<12}{'deliveries/s':>14}{'delivered':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'server cpu ms/1k deliveries':>29}"
+    )
     for name, r in results.items():
         print(
-            f"{name:<12}{r['deliveries_per_s']:>14.0f}{r['delivered']:>10.1%}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+            f"{name:<12}{r['deliveries_per_s']:>14.0f}{r['delivered']:>10.1%}{r['p50_ms']:>9.1f}"
+            f"{r['p99_ms']:>9.1f}{r['cpu_ms_per_1k']:>29.1f}"
         )
     bare, ours = results["bare"], results["twinrooms"]
     print(
         f"\nratio twinrooms/bare: deliveries {ours['deliveries_per_s'] / bare['deliveries_per_s']:.2f}x, "
-        f"p50 {ours['p50_ms'] / bare['p50_ms']:.2f}x, p99 {ours['p99_ms'] / bare['p99_ms']:.2f}x"
+        f"p50 {ours['p50_ms'] / bare['p50_ms']:.2f}x, p99 {ours['p99_ms'] / bare['p99_ms']:.2f}x, "
+        f"server cpu per delivery {ours['cpu_ms_per_1k'] / bare['cpu_ms_per_1k']:.2f}x"
     )
 
 
