@@ -82,10 +82,10 @@ class Participant:
         await self.must("media:answer", sdp=sdp)
 
     def video_frames(self) -> int:
-        return sum(r.frames for r in self.sub.of_kind("video"))
+        return self.sub.frames("video")
 
     def audio_frames(self) -> int:
-        return sum(r.frames for r in self.sub.of_kind("audio"))
+        return self.sub.frames("audio")
 
     async def close(self) -> None:
         # An answer still gathering ICE candidates finishes first: closing under it leaks sockets.

@@ -156,6 +156,10 @@ class Client:
         """Received tracks of one kind, in m-line order."""
         return [r for _, r in sorted(self.received.items()) if r.kind == kind]
 
+    def frames(self, kind: str) -> int:
+        """Frames decoded so far over every received track of one kind."""
+        return sum(r.frames for r in self.of_kind(kind))
+
     async def close(self) -> None:
         """Close the connection and stop consuming."""
         await self.pc.close()

@@ -12,12 +12,8 @@ from .conftest import Harness
 from .peers import Client, SyntheticCamera, ToneMicrophone, wait_until
 
 
-def frames_of(client: Client, kind: str) -> int:
-    return sum(r.frames for r in client.of_kind(kind))
-
-
 async def receives(client: Client, kind: str, frames: int) -> None:
-    await wait_until(lambda: frames_of(client, kind) >= frames)
+    await wait_until(lambda: client.frames(kind) >= frames)
 
 
 @pytest.mark.timeout(60)
@@ -76,7 +72,7 @@ async def test_late_joiner_decodes_video_within_a_second(harness: Harness) -> No
     late = await harness.subscriber(sfu, "s1", "late")
     await wait_until(lambda: late.connected_at is not None)
     assert late.connected_at is not None
-    await wait_until(lambda: frames_of(late, "video") >= 1, within=5)
+    await wait_until(lambda: late.frames("video") >= 1, within=5)
     first = min(r.first_at for r in late.of_kind("video") if r.first_at is not None)
     video = next(p for p in sfu._sessions["s1"].publications.values() if p.info.kind == "video")
     assert video.keyframes.sent >= 1  # the joiner's PLI made the publisher send a keyframe
@@ -91,7 +87,7 @@ async def test_muting_stops_forwarded_media_and_unmuting_resumes_it(harness: Har
     sfu.join("s1", "b", "ub")
     await harness.client().publish(sfu, "s1", "a", [SyntheticCamera(), ToneMicrophone()])
     b = await harness.subscriber(sfu, "s1", "b")
-    await wait_until(lambda: frames_of(b, "video") >= 5 and frames_of(b, "audio") >= 5)
+    await wait_until(lambda: b.frames("video") >= 5 and b.frames("audio") >= 5)
 
     sfu.mute("s1", "a", "audio")
     sfu.mute("s1", "a", "video")
@@ -100,14 +96,14 @@ async def test_muting_stops_forwarded_media_and_unmuting_resumes_it(harness: Har
 
     sfu.unmute("s1", "a", "audio")
     sfu.unmute("s1", "a", "video")
-    video, audio = frames_of(b, "video"), frames_of(b, "audio")
-    await wait_until(lambda: frames_of(b, "video") > video + 3, within=3)
-    await wait_until(lambda: frames_of(b, "audio") > audio + 3, within=3)
+    video, audio = b.frames("video"), b.frames("audio")
+    await wait_until(lambda: b.frames("video") > video + 3, within=3)
+    await wait_until(lambda: b.frames("audio") > audio + 3, within=3)
 
 
 async def _quiet(client: Client, kind: str) -> None:
     # Allow in-flight frames to land, then require silence for a full second.
     await asyncio.sleep(0.5)
-    before = frames_of(client, kind)
+    before = client.frames(kind)
     await asyncio.sleep(1.0)
-    assert frames_of(client, kind) == before, f"{kind} still arriving after mute"
+    assert client.frames(kind) == before, f"{kind} still arriving after mute"

@@ -19,7 +19,7 @@ async def test_screen_share_added_by_renegotiation_reaches_subscribers(harness: 
     publisher = harness.client()
     await publisher.publish(sfu, "s1", "a", [SyntheticCamera(), ToneMicrophone()])
     b = await harness.subscriber(sfu, "s1", "b")
-    await wait_until(lambda: sum(r.frames for r in b.of_kind("video")) >= 3)
+    await wait_until(lambda: b.frames("video") >= 3)
 
     screen = SyntheticCamera(160, 120)
     await publisher.publish(sfu, "s1", "a", [screen], {screen.id: "screen"})
@@ -42,7 +42,7 @@ async def test_new_microphone_renegotiates_subscribers_with_a_new_audio_line(
         sfu.join("s1", pid, "u" + pid)
     await harness.client().publish(sfu, "s1", "a", [ToneMicrophone()])
     c = await harness.subscriber(sfu, "s1", "c")
-    await wait_until(lambda: sum(r.frames for r in c.of_kind("audio")) >= 3)
+    await wait_until(lambda: c.frames("audio") >= 3)
 
     await harness.client().publish(sfu, "s1", "b", [ToneMicrophone()])
     await wait_until(lambda: any(isinstance(e, OfferNeeded) for e in harness.events))
@@ -60,7 +60,7 @@ async def test_a_client_that_closes_its_connection_is_removed(harness: Harness) 
     publisher = harness.client()
     await publisher.publish(sfu, "s1", "a", [SyntheticCamera(), ToneMicrophone()])
     b = await harness.subscriber(sfu, "s1", "b")
-    await wait_until(lambda: sum(r.frames for r in b.of_kind("video")) >= 3)
+    await wait_until(lambda: b.frames("video") >= 3)
 
     await publisher.close()  # DTLS close_notify tells the SFU
 
