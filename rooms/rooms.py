@@ -124,6 +124,13 @@ class Rooms:
             await self.members(room_id),
         )
 
+    async def settings(self, room_id: str) -> dict[str, Any]:
+        """The room's settings (no access check: callers have done theirs)."""
+        row = await self.db.fetchone("SELECT * FROM rooms WHERE id = ?", (room_id,))
+        if row is None:
+            raise NotFound("room", room_id)
+        return _settings(row)
+
     async def members(self, room_id: str) -> list[Member]:
         rows = await self.db.fetchall(
             "SELECT users.*, memberships.role AS room_role FROM memberships"

@@ -182,14 +182,21 @@ class Calls:
             )  # fmt: skip
         return session
 
+    async def leave(self, sid: str, room_id: str) -> None:
+        """A socket leaves the room's call: its seat or its place in the lobby goes."""
+        call = self.calls.get(room_id)
+        if call is None:
+            return
+        if call.waiting.pop(sid, None) is not None:
+            await self.broadcast_state(call)
+        seat = call.seats.get(sid)
+        if seat is not None:
+            await self.drop(call, seat)
+
     async def socket_gone(self, sid: str) -> None:
-        """A socket disconnected: free its seat or its place in a lobby."""
-        for call in list(self.calls.values()):
-            if call.waiting.pop(sid, None) is not None:
-                await self.broadcast_state(call)
-            seat = call.seats.get(sid)
-            if seat is not None:
-                await self.drop(call, seat)
+        """A socket disconnected: it leaves every call it was in or waiting for."""
+        for room_id in list(self.calls):
+            await self.leave(sid, room_id)
 
     async def member_removed(self, room_id: str, user_id: str) -> None:
         """A member was removed from the room: they lose their media and their lobby place."""

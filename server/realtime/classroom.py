@@ -49,9 +49,9 @@ class Classroom:
         """Admit the caller to the room's live session, or put a pupil in its lobby."""
         rooms = self.calls.rooms
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
-        settings = (await rooms.get(caller.user, room_id)).settings
         call = await self.calls.call_for(caller, room_id, role)
         await self.calls.hub.join(caller, room_id)  # state and moderation reach this socket
+        settings = await rooms.settings(room_id)
         # Checked after the last await before the seat: a lock, a lobby or a removal that came
         # meanwhile counts. A socket already seated stays seated.
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)

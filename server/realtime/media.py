@@ -88,13 +88,7 @@ def handlers(calls: Calls, classroom: Classroom) -> dict[str, Handler]:
         return {}
 
     async def leave(caller: Caller, data: Any) -> dict[str, Any]:
-        request = validate(InRoom, data)
-        call = calls.calls.get(request.room_id)
-        if call is not None:
-            call.waiting.pop(caller.sid, None)
-            seat = call.seats.get(caller.sid)
-            if seat is not None:
-                await calls.drop(call, seat)
+        await calls.leave(caller.sid, validate(InRoom, data).room_id)
         return {}
 
     async def end(caller: Caller, data: Any) -> dict[str, Any]:
