@@ -77,6 +77,11 @@ export const paths = {
   pupils: (roomId) => `/api/rooms/${enc(roomId)}/pupils`,
   member: (roomId, userId) => `/api/rooms/${enc(roomId)}/members/${enc(userId)}`,
   search: (roomId, q) => `/api/rooms/${enc(roomId)}/search?q=${enc(q)}`,
+  sessions: (roomId) => `/api/rooms/${enc(roomId)}/sessions`,
+  session: (id) => `/api/sessions/${enc(id)}`,
+  reports: (roomId) => `/api/rooms/${enc(roomId)}/reports`,
+  report: (roomId, id) => `/api/rooms/${enc(roomId)}/reports/${enc(id)}`,
+  audit: (roomId) => `/api/rooms/${enc(roomId)}/audit`,
 };
 
 // Every thread of a room, in order, following `after` pages of 200.

@@ -291,16 +291,11 @@ const HANDLERS = {
     if (data.action === "remove" && data.user_id === this.me.id) this.emit("removed", data);
     else this.emit("moderation", data);
   },
-  "session:new"(s) {
-    this.emit("session:new", s);
-  },
-  "session:edit"(s) {
-    this.emit("session:edit", s);
-  },
-  "session:delete"(data) {
-    this.emit("session:delete", data);
-  },
-  "report:new"(data) {
-    this.emit("report:new", data);
-  },
 };
+
+// Events the room keeps no state for: its panels (sessions, teacher tools) take them as they come.
+for (const name of ["session:new", "session:edit", "session:delete", "report:new"]) {
+  HANDLERS[name] = function passOn(data) {
+    this.emit(name, data);
+  };
+}

@@ -6,8 +6,6 @@ import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
 
-const enc = encodeURIComponent;
-
 export class SafetyCards {
   constructor(session) {
     this.session = session;
@@ -28,13 +26,13 @@ export class SafetyCards {
   }
 
   async loadReports() {
-    const reports = await api.get(`/api/rooms/${enc(this.session.id)}/reports`).catch(() => []);
+    const reports = await api.get(paths.reports(this.session.id)).catch(() => []);
     replace(this.reportList, ...reports.map((r) => this.reportRow(r)));
     if (!reports.length) this.reportList.append(h("li", { class: "muted" }, t("teach.no_reports")));
   }
 
   async loadAudit() {
-    const entries = await api.get(`/api/rooms/${enc(this.session.id)}/audit`).catch(() => []);
+    const entries = await api.get(paths.audit(this.session.id)).catch(() => []);
     // Newest first: what a teacher checks is what just happened.
     replace(this.auditList, ...entries.reverse().map((e) => h("li", {},
       timeElement(e.created_at), " ",
@@ -61,6 +59,6 @@ export class SafetyCards {
         r.reason ? h("span", {}, ` · ${r.reason}`) : null),
       h("div", { class: "toolbar" },
         r.hidden ? null : act(t("forum.hide"), () => api.post(`${paths.post(r.post_id)}/hide`, { hidden: true })),
-        act(t("teach.dismiss"), () => api.del(`/api/rooms/${enc(this.session.id)}/reports/${enc(r.id)}`))));
+        act(t("teach.dismiss"), () => api.del(paths.report(this.session.id, r.id)))));
   }
 }

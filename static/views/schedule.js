@@ -1,12 +1,10 @@
 // Upcoming live sessions of a room, under the video lobby: each member sees the
 // live and planned sessions in their own time zone; teachers plan and cancel them.
-import { api } from "../api.js";
+import { api, paths } from "../api.js";
 import { field, h, replace } from "../dom.js";
 import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
-
-const enc = encodeURIComponent;
 
 export class Schedule {
   constructor(session) {
@@ -29,7 +27,7 @@ export class Schedule {
       const at = new Date(when.value);
       if (Number.isNaN(at.getTime())) return;
       this.run(async () => {
-        await api.post(`/api/rooms/${enc(this.session.id)}/sessions`,
+        await api.post(paths.sessions(this.session.id),
           { title: title.value || null, scheduled_at: at.toISOString() });
         title.value = "";
         when.value = "";
@@ -43,7 +41,7 @@ export class Schedule {
 
   async load() {
     await this.run(async () => {
-      const all = await api.get(`/api/rooms/${enc(this.session.id)}/sessions`);
+      const all = await api.get(paths.sessions(this.session.id));
       this.sessions = new Map(all.map((s) => [s.id, s]));
       this.render();
     });
@@ -79,7 +77,7 @@ export class Schedule {
       : s.scheduled_at ? timeElement(s.scheduled_at) : h("span", {}, t("sessions.unplanned"));
     const cancel = this.session.isTeacher && s.status === "scheduled"
       ? h("button", { type: "button", class: "btn btn-small", "aria-label": t("sessions.cancel_name", { name: s.title }),
-        onclick: () => this.run(() => api.del(`/api/sessions/${enc(s.id)}`)) }, t("sessions.cancel"))
+        onclick: () => this.run(() => api.del(paths.session(s.id))) }, t("sessions.cancel"))
       : null;
     return h("li", { dataset: { sessionId: s.id } }, h("span", { class: "session-name" }, s.title), when, cancel);
   }
