@@ -27,6 +27,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpCodecParameters,
     RTCSessionDescription,
     VideoStreamTrack,
 )
@@ -166,10 +167,12 @@ class Counter:
         self.frames = 0
         self.bytes = 0
 
-    def __call__(self, mime_type: str | None, frame: JitterFrame | None) -> None:
-        if frame is not None:
-            self.frames += 1
-            self.bytes += len(frame.data)
+    async def __call__(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+        self.frames += 1
+        self.bytes += len(frame.data)
+
+    def ended(self) -> None:
+        pass
 
 
 @dataclass
@@ -231,7 +234,7 @@ class Bench:
         def on_track(track: MediaStreamTrack) -> None:
             receiver = next(r for r in pc.getReceivers() if r.track is track)
             if track.kind == "video":
-                tap_receiver(receiver, counter)
+                tap_receiver(receiver, counter, counter.ended)
 
         pc.on("track", on_track)
         offer = await self.call("subscribe", index)

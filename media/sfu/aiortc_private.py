@@ -6,9 +6,14 @@ letting the SFU silently fall back to decoding or stop relaying keyframe request
 
 - Receive: `RTCRtpReceiver` puts `(codec, JitterFrame)` into `self.__decoder_queue` for its
   decoder thread. `tap_receiver` swaps that queue, before `receive()` starts the thread, for an
-  object whose `get()` answers None at once: the thread exits without building a decoder, and
-  every reassembled encoded frame reaches the SFU's sink on the event loop instead.
-- Audio levels: `_handle_rtp_packet` is wrapped to read the ssrc-audio-level extension.
+  object whose `get()` answers None at once: the thread exits without building a decoder. Its
+  `_handle_rtp_packet` is wrapped to hand each reassembled encoded frame to the SFU's async sink
+  once aiortc is done with the packet (and to read the ssrc-audio-level extension).
+- Send: the SFU writes RTP itself (see rtp.py) through `RTCDtlsTransport._send_rtp`, which
+  protects and sends it; aiortc's own sender loop idles. The sender's statistics behind its RTCP
+  sender reports are kept true through its private counters (`count_sent`), its NACK handler
+  `_retransmit` is replaced per sender, and `send()` is wrapped to learn the negotiated payload
+  types and header extensions.
 - Keyframes: `RTCRtpSender._send_keyframe` (called on PLI/FIR) is replaced per sender, and
   `RTCRtpReceiver._send_rtcp_pli` asks a publisher for a keyframe.
 - ICE: aioice's `get_host_addresses` skips 127.0.0.1; it is replaced once by a function that
@@ -20,12 +25,18 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any
 
 from aioice import ice as aioice_ice
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import (
+    RTCDtlsTransport,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpSender,
+)
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import HeaderExtensions, RtpPacket
 
 from .errors import MediaError
@@ -33,8 +44,12 @@ from .errors import MediaError
 DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"  # retransmission ssrc -> media ssrc, from the remote SDP
 
-# Callback receiving (codec mimeType, frame); (None, None) means the stream ended.
-FrameSink = Callable[[str | None, JitterFrame | None], None]
+# Receives each reassembled encoded frame with the codec it was sent in.
+FrameSink = Callable[[RTCRtpCodecParameters, JitterFrame], Awaitable[None]]
+SENDER_NTP = "_RTCRtpSender__ntp_timestamp"  # what the sender's RTCP sender reports say
+SENDER_RTP = "_RTCRtpSender__rtp_timestamp"
+SENDER_OCTETS = "_RTCRtpSender__octet_count"
+SENDER_PACKETS = "_RTCRtpSender__packet_count"
 
 _gather_addresses: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
     "twinrooms_sfu_gather_addresses", default=None
@@ -55,7 +70,12 @@ def check() -> None:
         (RTCRtpReceiver, "receive", RTX_SSRC),
         (RTCRtpSender, "_handle_rtcp_packet", "_send_keyframe"),
         (RTCRtpSender, "_send_keyframe", ""),
-        (RTCRtpSender, "_next_encoded_frame", "pack"),
+        (RTCRtpSender, "_handle_rtcp_packet", "_retransmit"),
+        (RTCRtpSender, "_run_rtcp", SENDER_NTP),
+        (RTCRtpSender, "_run_rtcp", SENDER_RTP),
+        (RTCRtpSender, "_run_rtcp", SENDER_OCTETS),
+        (RTCRtpSender, "_run_rtcp", SENDER_PACKETS),
+        (RTCDtlsTransport, "_send_rtp", "_tx_srtp"),
         (aioice_ice.Connection, "gather_candidates", "get_host_addresses"),
         (aioice_ice, "get_host_addresses", ""),
     ]
@@ -97,15 +117,16 @@ def gather_on(addresses: Sequence[str]) -> Iterator[None]:
 class _EncodedTap:
     """Stands in for the receiver's `queue.Queue` between its RTP path and decoder thread."""
 
-    def __init__(self, sink: FrameSink) -> None:
-        self._sink = sink
+    def __init__(self, on_end: Callable[[], None]) -> None:
+        self.frames: deque[tuple[RTCRtpCodecParameters, JitterFrame]] = deque()
+        self._on_end = on_end
 
-    def put(self, item: tuple[Any, JitterFrame] | None) -> None:
+    def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None) -> None:
         # Called on the event loop by _handle_rtp_packet, and with None when the receiver stops.
         if item is None:
-            self._sink(None, None)
+            self._on_end()
         else:
-            self._sink(item[0].mimeType, item[1])
+            self.frames.append(item)
 
     def get(self) -> None:
         # The decoder thread's first get(): None makes it exit before creating a decoder.
@@ -115,25 +136,32 @@ class _EncodedTap:
 def tap_receiver(
     receiver: RTCRtpReceiver,
     sink: FrameSink,
+    on_end: Callable[[], None],
     on_audio_level: Callable[[int], None] | None = None,
 ) -> None:
     """Route a receiver's encoded frames to `sink`; call in the `track` event, before receive().
 
-    `on_audio_level` gets the ssrc-audio-level value of each RTP packet that carries one
-    (0 is loudest, 127 silence: -dBov as RFC 6464 encodes it).
+    `sink(codec, frame)` is awaited for each reassembled frame, in order, after aiortc handled
+    the packet that completed it (so NACKs and receiver reports are unchanged). `on_end` is
+    called when the receiver stops. `on_audio_level` gets the ssrc-audio-level value of each RTP
+    packet that carries one (0 is loudest, 127 silence: -dBov as RFC 6464 encodes it).
     """
-    setattr(receiver, DECODER_QUEUE, _EncodedTap(sink))
-    if on_audio_level is None:
-        return
+    tap = _EncodedTap(on_end)
+    setattr(receiver, DECODER_QUEUE, tap)
     handle = receiver._handle_rtp_packet
+    frames = tap.frames
 
-    async def handle_with_level(packet: RtpPacket, arrival_time_ms: int) -> None:
-        level = packet.extensions.audio_level
-        if level is not None:
-            on_audio_level(level[1])
+    async def handle_and_forward(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if on_audio_level is not None:
+            level = packet.extensions.audio_level
+            if level is not None:
+                on_audio_level(level[1])
         await handle(packet, arrival_time_ms=arrival_time_ms)
+        while frames:
+            codec, frame = frames.popleft()
+            await sink(codec, frame)
 
-    receiver._handle_rtp_packet = handle_with_level  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = handle_and_forward  # type: ignore[method-assign]
 
 
 def is_tapped(receiver: RTCRtpReceiver) -> bool:
@@ -144,6 +172,42 @@ def is_tapped(receiver: RTCRtpReceiver) -> bool:
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call `callback` instead of forcing an encoder keyframe when the remote sends PLI or FIR."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def on_nack(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[None]]) -> None:
+    """Call `retransmit(sequence_number)` for each packet the remote reports lost (RTCP NACK)."""
+    sender._retransmit = retransmit  # type: ignore[method-assign,assignment]
+
+
+def on_send(sender: RTCRtpSender, started: Callable[[int, RTCRtpSendParameters], None]) -> None:
+    """Call `started(ssrc, parameters)` once aiortc starts the sender with its negotiated
+    parameters (after DTLS connects); a renegotiation calls it again with the new ones."""
+    send = sender.send
+
+    async def send_and_tell(parameters: RTCRtpSendParameters) -> None:
+        await send(parameters)
+        started(sender._ssrc, parameters)
+
+    sender.send = send_and_tell  # type: ignore[method-assign]
+
+
+def rtp_writer(sender: RTCRtpSender) -> Callable[[bytes], Awaitable[None]]:
+    """The function that SRTP-protects and sends one serialized RTP packet on the sender's
+    transport; it raises ConnectionError once the transport is not connected."""
+    writer: Callable[[bytes], Awaitable[None]] = sender.transport._send_rtp
+    return writer
+
+
+def count_sent(
+    sender: RTCRtpSender, ntp_timestamp: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """Record packets the SFU sent for this sender, so its RTCP sender reports (which receivers
+    use for lip sync and round-trip time) and its stats tell the truth."""
+    state = vars(sender)
+    state[SENDER_NTP] = ntp_timestamp
+    state[SENDER_RTP] = rtp_timestamp
+    state[SENDER_PACKETS] += packets
+    state[SENDER_OCTETS] += octets
 
 
 def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:

@@ -1,47 +1,46 @@
-"""The encoded forwarding path: one `Publication` per published track fans out to `ForwardedTrack`s.
+"""The encoded forwarding path: one `Publication` per published track fans out to `Forwarder`s.
 
-This is MediaRelay's shape without decoding: the publisher's receiver hands each reassembled
-encoded frame to `Publication.on_frame` on the event loop (see `aiortc_private.tap_receiver`),
-which pushes it into each subscriber's bounded queue; no reader task and no copy per subscriber.
-Each subscriber's `RTCRtpSender` pulls `av.Packet`s from its `ForwardedTrack`, and since they are
-packets, not frames, aiortc only packetises them (`RTCRtpSender._next_encoded_frame`).
+The publisher's receiver hands each reassembled encoded frame to `Publication.on_frame` on the
+event loop (see `aiortc_private.tap_receiver`). The frame is packetised once (rtp.py), then each
+subscriber slot's `Forwarder` writes its own RTP header in front of the shared payloads and sends
+them through its connection's SRTP transport: nothing is decoded or re-encoded, and nothing but a
+header is built per subscriber. aiortc's `RTCRtpSender` behind each slot still negotiates, sends
+RTCP sender reports (fed by `aiortc_private.count_sent`) and relays PLI/FIR and NACK to us; its own
+RTP loop waits on an `IdleTrack` that never yields a frame.
+
+UDP sends never block, so there is no queue per subscriber: a slow subscriber loses packets in
+the network, sends NACK (answered from a short history of what its slot sent) or PLI (relayed to
+the publisher as a keyframe request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections import deque
-from collections.abc import Callable
-from fractions import Fraction
-from typing import NamedTuple
+from collections.abc import Awaitable, Callable
 
-import av
-from aiortc import MediaStreamTrack, RTCRtpReceiver
+from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
+from aiortc import clock as rtc_clock
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
-from . import aiortc_private
+from . import aiortc_private, rtp
 from .keyframes import KeyframeRequester, keyframe_detector
 from .model import TrackInfo
 
+logger = logging.getLogger(__name__)
+
 CLOCK_RATE = {"audio": 48000, "video": 90000}  # Opus and every video codec in RTP
 FRAME_STEP = {"audio": 960, "video": 3000}  # 20 ms, and 1/30 s: the gap left at a switch
-QUEUE_FRAMES = {"audio": 25, "video": 16}  # about half a second either way
+HISTORY = 512  # video packets a slot keeps for retransmission (about 4 s at 500 kbit/s)
 STALE_AFTER = 3.0  # seconds without frames after which a video is no longer offered to last-N
 SPEAKING_LEVEL = 50  # ssrc-audio-level at or under this (louder than -50 dBov) counts as speech
 
 
-class EncodedFrame(NamedTuple):
-    """A whole encoded frame as reassembled by aiortc, with its unwrapped RTP timestamp."""
-
-    data: bytes
-    timestamp: int
-    keyframe: bool
-
-
 class Publication:
-    """One published track on the SFU: its description, its receiver, and the tracks it feeds.
+    """One published track on the SFU: its description, its receiver, and the slots it feeds.
 
     `enabled` is the classroom switch (mute, stop video): while False nothing is forwarded.
     `last_spoke` is the monotonic time of the last RTP packet whose audio level was speech.
@@ -56,26 +55,40 @@ class Publication:
         self.last_frame_at = time.monotonic()  # creation counts, so a new track gets a chance
         self.keyframes = KeyframeRequester(self._send_pli)
         self._receiver = receiver
-        self._sinks: list[ForwardedTrack] = []
-        self._is_keyframe: Callable[[bytes], bool] | None = None
+        self._sinks: list[Forwarder] = []
+        self._codec: RTCRtpCodecParameters | None = None
+        self._packetize: rtp.Packetizer = rtp.vp8_chunks
+        self._is_keyframe: Callable[[bytes], bool] = keyframe_detector("")
         aiortc_private.tap_receiver(
-            receiver, self.on_frame, self.on_audio_level if info.kind == "audio" else None
+            receiver,
+            self.on_frame,
+            self._on_end,
+            self.on_audio_level if info.kind == "audio" else None,
         )
 
-    def on_frame(self, mime_type: str | None, frame: JitterFrame | None) -> None:
-        """Fan one encoded frame out to every attached track (None, None: the stream ended)."""
-        if mime_type is None or frame is None:
-            self.ended = True
-            return
+    def _on_end(self) -> None:
+        self.ended = True
+
+    async def on_frame(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+        """Packetise one encoded frame once and send it through every attached slot."""
         self.frames_in += 1
         self.last_frame_at = time.monotonic()
         if not self.enabled or not self._sinks:
             return
-        if self._is_keyframe is None:
-            self._is_keyframe = keyframe_detector(mime_type)
-        encoded = EncodedFrame(frame.data, frame.timestamp, self._is_keyframe(frame.data))
-        for sink in self._sinks:
-            sink.push(encoded)
+        if codec is not self._codec:
+            self._codec = codec
+            self._packetize = rtp.packetizer(codec)
+            self._is_keyframe = keyframe_detector(codec.mimeType)
+        packets = rtp.Packets(
+            codec.mimeType.lower(),
+            frame.timestamp,
+            self._is_keyframe(frame.data),
+            self._packetize(frame.data),
+            self._packetize is rtp.vp8_chunks,
+        )
+        ntp = rtc_clock.current_ntp_time()
+        for sink in tuple(self._sinks):
+            await sink.forward(packets, ntp)
 
     def live(self, now: float) -> bool:
         """Whether frames arrived lately (a client that stops a track may never say so)."""
@@ -94,18 +107,18 @@ class Publication:
             self.keyframes.request()
         self.enabled = enabled
 
-    def attach(self, sink: ForwardedTrack) -> None:
+    def attach(self, sink: Forwarder) -> None:
         """Start feeding `sink` (it waits for a keyframe, which is requested)."""
         self._sinks.append(sink)
         self.keyframes.request()
 
-    def detach(self, sink: ForwardedTrack) -> None:
+    def detach(self, sink: Forwarder) -> None:
         """Stop feeding `sink`."""
         if sink in self._sinks:
             self._sinks.remove(sink)
 
     def close(self) -> None:
-        """Detach every track (they keep waiting for another source) and cancel requests."""
+        """Detach every slot (they keep waiting for another source) and cancel requests."""
         for sink in list(self._sinks):
             sink.feed_from(None)
         self.keyframes.close()
@@ -116,28 +129,75 @@ class Publication:
             await aiortc_private.send_pli(self._receiver, sources[0])
 
 
-class ForwardedTrack(MediaStreamTrack):
-    """The track behind one subscriber m-line (a slot): `recv()` yields encoded `av.Packet`s.
-
-    It holds at most `QUEUE_FRAMES[kind]` frames. When full, audio drops its oldest frame and
-    video drops everything and waits for the next keyframe (requesting one), so a slow subscriber
-    costs frames, never memory. Timestamps are rebased at every source switch so the subscriber
-    sees one continuous RTP stream whoever feeds the slot.
-    """
+class IdleTrack(MediaStreamTrack):
+    """The track aiortc's sender loop reads from: it yields nothing until stopped, since the
+    slot's `Forwarder` sends the RTP itself."""
 
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
+        self._stopped = asyncio.Event()
+
+    async def recv(self) -> None:  # type: ignore[override]
+        await self._stopped.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        super().stop()
+        self._stopped.set()
+
+
+class Forwarder:
+    """One sendonly m-line of a subscriber (a slot): which publication feeds it, and its RTP.
+
+    It keeps one continuous RTP stream whoever feeds it: its own ssrc and sequence numbers,
+    timestamps rebased at every source switch, and for VP8 its own picture IDs. Video starts
+    (and restarts after a switch, a pause or a send failure) at a keyframe.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.track = IdleTrack(kind)
         self.source: Publication | None = None
         self.frames_out = 0
         self.frames_dropped = 0
-        self._frames: deque[EncodedFrame] = deque()
-        self._ready = asyncio.Event()
+        self.packets_out = 0
+        self.retransmitted = 0
+        self._sender: RTCRtpSender | None = None
+        self._route: rtp.Route | None = None
+        self._write: Callable[[bytes], Awaitable[None]] | None = None
+        self._history: list[bytes | None] = [None] * HISTORY if kind == "video" else []
+        self._sequence = rtp.random_sequence_number()
+        self._picture_id = 0
         self._need_keyframe = kind == "video"
+        self._talkspurt = True  # audio: the marker bit goes on the first packet after a gap
         self._offset: int | None = None
-        self._next_pts = 0
+        self._next_timestamp = rtp.random_timestamp()
         self._last_sent: float | None = None
-        self._time_base = Fraction(1, CLOCK_RATE[kind])
+        self._stopped = False
+
+    def bind(self, sender: RTCRtpSender) -> None:
+        """Take over sending for `sender` (call once, right after creating its transceiver)."""
+        self._sender = sender
+        aiortc_private.on_send(sender, self._started)
+        aiortc_private.on_keyframe_request(sender, self.request_keyframe)
+        aiortc_private.on_nack(sender, self.retransmit)
+
+    def _started(self, ssrc: int, parameters: RTCRtpSendParameters) -> None:
+        # aiortc starts the sender once DTLS is up: from now on packets can go out.
+        if self._sender is not None:
+            self.start(ssrc, parameters, aiortc_private.rtp_writer(self._sender))
+
+    def start(
+        self, ssrc: int, parameters: RTCRtpSendParameters, write: Callable[[bytes], Awaitable[None]]
+    ) -> None:
+        """Send as `ssrc` with the negotiated `parameters`, each packet through `write`."""
+        if self._stopped:
+            return
+        self._route = rtp.route(ssrc, parameters)
+        self._write = write
+        self.restart()
+        self.request_keyframe()
 
     def feed_from(self, source: Publication | None) -> None:
         """Switch which publication feeds this slot (None: none); no renegotiation needed."""
@@ -147,14 +207,13 @@ class ForwardedTrack(MediaStreamTrack):
             self.source.detach(self)
         self.source = source
         self.restart()
-        if source is not None:
+        if source is not None and not self._stopped:
             source.attach(self)
 
     def restart(self) -> None:
-        """Forget queued frames and wait for a keyframe, keeping the output timeline going."""
-        self.frames_dropped += len(self._frames)
-        self._frames.clear()
+        """Wait for a keyframe and rebase timestamps, keeping the output timeline going."""
         self._need_keyframe = self.kind == "video"
+        self._talkspurt = True
         self._offset = None
 
     def request_keyframe(self) -> None:
@@ -162,61 +221,102 @@ class ForwardedTrack(MediaStreamTrack):
         if self.source is not None:
             self.source.keyframes.request()
 
-    def push(self, frame: EncodedFrame) -> None:
-        """Queue one frame; called synchronously from the publication's fan-out."""
+    async def forward(self, packets: rtp.Packets, ntp: int) -> None:
+        """Send one packetised frame to this slot's subscriber, or drop it if it cannot start
+        there (not connected yet, waiting for a keyframe, a codec the subscriber lacks)."""
+        route, write = self._route, self._write
+        if route is None or write is None:
+            return
+        payload_type = route.payload_types.get(packets.mime_type)
+        if payload_type is None:
+            self.frames_dropped += 1
+            return
         if self._need_keyframe:
-            if not frame.keyframe:
+            if not packets.keyframe:
                 # Ask again (throttled) while waiting: a PLI is one UDP packet and can be lost.
                 self.frames_dropped += 1
                 self.request_keyframe()
                 return
             self._need_keyframe = False
-        if len(self._frames) >= QUEUE_FRAMES[self.kind]:
-            if self.kind == "audio":
-                self._frames.popleft()
-                self.frames_dropped += 1
-            elif not frame.keyframe:
-                self.restart()
-                self.frames_dropped += 1
-                self.request_keyframe()
-                return
-            else:
-                self.restart()
-                self._need_keyframe = False
-        self._frames.append(frame)
-        self._ready.set()
-
-    async def recv(self) -> av.Packet:
-        """Return the next encoded frame as an `av.Packet` in the RTP clock of its kind."""
-        while not self._frames:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        frame = self._frames.popleft()
         if self._offset is None:
-            self._offset = self._rebase() - frame.timestamp
-        pts = frame.timestamp + self._offset
-        self._next_pts = pts + FRAME_STEP[self.kind]
+            self._offset = self._rebase() - packets.timestamp
+        timestamp = (packets.timestamp + self._offset) & 0xFFFFFFFF
+        self._next_timestamp = timestamp + FRAME_STEP[self.kind]
         self._last_sent = time.monotonic()
-        packet = av.Packet(frame.data)
-        packet.pts = pts
-        packet.time_base = self._time_base
+        try:
+            octets = await self._send(packets, route, write, payload_type, timestamp)
+        except ConnectionError:
+            self.restart()  # the connection closed or is not up yet: start over at a keyframe
+            return
         self.frames_out += 1
-        return packet
+        if self._sender is not None:
+            aiortc_private.count_sent(self._sender, ntp, timestamp, len(packets.payloads), octets)
+
+    async def _send(
+        self,
+        packets: rtp.Packets,
+        route: rtp.Route,
+        write: Callable[[bytes], Awaitable[None]],
+        payload_type: int,
+        timestamp: int,
+    ) -> int:
+        pack, ssrc, extensions, first = (
+            rtp.HEADER.pack,
+            route.ssrc,
+            route.extensions,
+            route.first_byte,
+        )
+        history, sequence = self._history, self._sequence
+        last = len(packets.payloads) - 1
+        octets = marks = 0
+        if packets.vp8:
+            start, middle = rtp.vp8_descriptors(self._picture_id)
+            self._picture_id += 1
+        else:
+            start = middle = b""
+        if self.kind == "audio":
+            marks = 0x80 if self._talkspurt else 0
+            self._talkspurt = False
+        for index, payload in enumerate(packets.payloads):
+            if self.kind == "video":
+                marks = 0x80 if index == last else 0
+            header = pack(first, marks | payload_type, sequence, timestamp, ssrc)
+            data = b"".join((header, extensions, middle if index else start, payload))
+            if history:
+                history[sequence % HISTORY] = data
+            await write(data)
+            octets += len(data) - len(header) - len(extensions)
+            sequence = (sequence + 1) & 0xFFFF
+            self._sequence = sequence
+        self.packets_out += last + 1
+        return octets
+
+    async def retransmit(self, sequence_number: int) -> None:
+        """Answer the subscriber's NACK: resend on the media ssrc what this slot sent."""
+        if not self._history or self._write is None:
+            return
+        data = self._history[sequence_number % HISTORY]
+        if data is None or int.from_bytes(data[2:4], "big") != sequence_number:
+            return
+        try:
+            await self._write(data)
+        except ConnectionError:
+            return
+        self.retransmitted += 1
 
     def _rebase(self) -> int:
         # After a switch or a pause, let the output clock advance by the wall time that passed,
         # so the subscriber's jitter buffer sees timestamps that match arrival times.
         if self._last_sent is None:
-            return self._next_pts
+            return self._next_timestamp
         idle = int((time.monotonic() - self._last_sent) * CLOCK_RATE[self.kind])
-        return self._next_pts + max(0, idle - FRAME_STEP[self.kind])
+        return self._next_timestamp + max(0, idle - FRAME_STEP[self.kind])
 
     def stop(self) -> None:
-        """End the track and wake a pending `recv()` so the sender's loop exits."""
-        super().stop()
+        """Stop feeding this slot and end its idle track (aiortc's sender loop exits)."""
+        self._stopped = True
         if self.source is not None:
             self.source.detach(self)
             self.source = None
-        self._ready.set()
+        self._route = self._write = None
+        self.track.stop()

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
 
-from . import aiortc_private, signalling
+from . import signalling
 from .errors import MediaError
-from .forwarding import ForwardedTrack, Publication
+from .forwarding import Forwarder, Publication
 from .model import DEFAULT_SOURCE, SOURCES, Kind, SfuConfig, SlotInfo, Source, TrackInfo
 
 
@@ -26,16 +26,16 @@ def _check_sources(sources: Mapping[str, str]) -> None:
 
 
 class Slot:
-    """One sendonly m-line of the subscribing connection and the `ForwardedTrack` behind it."""
+    """One sendonly m-line of the subscribing connection and the `Forwarder` that feeds it."""
 
-    def __init__(self, transceiver: RTCRtpTransceiver, track: ForwardedTrack) -> None:
+    def __init__(self, transceiver: RTCRtpTransceiver, forwarder: Forwarder) -> None:
         self.transceiver = transceiver
-        self.track = track
+        self.forwarder = forwarder
 
     def info(self) -> SlotInfo:
         """Describe the slot for the client: its mid and who feeds it now."""
-        kind: Kind = "audio" if self.track.kind == "audio" else "video"
-        source = self.track.source
+        kind: Kind = "audio" if self.forwarder.kind == "audio" else "video"
+        source = self.forwarder.source
         if source is None:
             return SlotInfo(mid=self.transceiver.mid or "", kind=kind)
         return SlotInfo(
@@ -163,16 +163,16 @@ class Participant:
         """Add a sendonly m-line to the subscribing connection (takes effect at the next offer)."""
         if self.subscriber is None:
             raise MediaError("conflict", "not subscribed")
-        track = ForwardedTrack(kind)
-        transceiver = self.subscriber.addTransceiver(track, direction="sendonly")
-        aiortc_private.on_keyframe_request(transceiver.sender, track.request_keyframe)
-        slot = Slot(transceiver, track)
+        forwarder = Forwarder(kind)
+        transceiver = self.subscriber.addTransceiver(forwarder.track, direction="sendonly")
+        forwarder.bind(transceiver.sender)
+        slot = Slot(transceiver, forwarder)
         self.slots.append(slot)
         return slot
 
     def slots_of(self, kind: Kind) -> Sequence[Slot]:
         """The slots of one kind, in m-line order."""
-        return [slot for slot in self.slots if slot.track.kind == kind]
+        return [slot for slot in self.slots if slot.forwarder.kind == kind]
 
     async def renegotiate(self) -> str | None:
         """Offer the subscriber its current m-lines; None if an offer already awaits an answer
@@ -196,7 +196,7 @@ class Participant:
         negotiation in flight has finished gathering."""
         self._closing = True
         for slot in self.slots:
-            slot.track.stop()
+            slot.forwarder.stop()
         async with self._publishing, self._offering:
             for pc in (self.publisher, self.subscriber):
                 if pc is not None:

@@ -1,7 +1,7 @@
 """One live video session: its participants, their publications, spotlight and last-N.
 
 Video reaches a subscriber through `last_n` fixed slots, so last-N switches, joins and leaves
-never renegotiate: `ForwardedTrack.feed_from` swaps the publication behind a slot and asks it for
+never renegotiate: `Forwarder.feed_from` swaps the publication behind a slot and asks it for
 a keyframe. (The alternative, one m-line per publisher with forwarding paused for the unchosen,
 renegotiates on every join and leave and makes a 30-pupil class offer 30 video m-lines.) Audio is
 not capped: every other participant's microphone gets an audio slot; slots freed by leavers are
@@ -91,17 +91,17 @@ class Session:
         ]
         slots = participant.slots_of("audio")
         for slot in slots:
-            if slot.track.source not in wanted:
-                slot.track.feed_from(None)
-        carried = {slot.track.source for slot in slots}
-        free = [slot for slot in slots if slot.track.source is None]
+            if slot.forwarder.source not in wanted:
+                slot.forwarder.feed_from(None)
+        carried = {slot.forwarder.source for slot in slots}
+        free = [slot for slot in slots if slot.forwarder.source is None]
         grown = False
         for publication in (p for p in wanted if p not in carried):
             if free:
                 slot = free.pop(0)
             else:
                 slot, grown = participant.add_slot("audio"), True
-            slot.track.feed_from(publication)
+            slot.forwarder.feed_from(publication)
         return grown
 
     def _route_video(self, participant: Participant) -> None:
@@ -122,10 +122,10 @@ class Session:
             and p.info.participant_id != participant.participant_id
         ]
         keys = {id(p): key for key, p in self.publications.items()}
-        current = [keys.get(id(slot.track.source)) for slot in slots]
+        current = [keys.get(id(slot.forwarder.source)) for slot in slots]
         chosen = lastn.assign(current, lastn.choose(candidates, len(slots)))
         for slot, key in zip(slots, chosen, strict=True):
-            slot.track.feed_from(self.publications[key] if key is not None else None)
+            slot.forwarder.feed_from(self.publications[key] if key is not None else None)
 
     def _last_spoke(self, participant_id: str) -> float:
         return max(

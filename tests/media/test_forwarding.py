@@ -39,8 +39,8 @@ async def test_subscribers_decode_forwarded_video_and_audio(harness: Harness) ->
     for publication in session.publications.values():
         assert aiortc_private.is_tapped(publication._receiver)
         assert publication.frames_in > 0
-    slots = [slot.track for p in session.participants.values() for slot in p.slots]
-    assert sum(track.frames_out for track in slots if track.kind == "video") >= 10
+    slots = [slot.forwarder for p in session.participants.values() for slot in p.slots]
+    assert sum(f.frames_out for f in slots if f.kind == "video") >= 10
 
 
 @pytest.mark.timeout(60)
