@@ -167,7 +167,7 @@ class Counter:
         self.frames = 0
         self.bytes = 0
 
-    async def __call__(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+    def __call__(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
         self.frames += 1
         self.bytes += len(frame.data)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from aioice import ice as aioice_ice
@@ -36,6 +35,8 @@ from aiortc import (
     RTCRtpSender,
 )
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import HeaderExtensions, RtpPacket
 
@@ -45,7 +46,10 @@ DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"  # retransmission ssrc -> media ssrc, from the remote SDP
 
 # Receives each reassembled encoded frame with the codec it was sent in.
-FrameSink = Callable[[RTCRtpCodecParameters, JitterFrame], Awaitable[None]]
+FrameSink = Callable[[RTCRtpCodecParameters, JitterFrame], None]
+RtpWriter = Callable[[bytes], None]
+DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"  # what the transport's stats say it sent
+DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
 SENDER_NTP = "_RTCRtpSender__ntp_timestamp"  # what the sender's RTCP sender reports say
 SENDER_RTP = "_RTCRtpSender__rtp_timestamp"
 SENDER_OCTETS = "_RTCRtpSender__octet_count"
@@ -76,6 +80,12 @@ def check() -> None:
         (RTCRtpSender, "_run_rtcp", SENDER_OCTETS),
         (RTCRtpSender, "_run_rtcp", SENDER_PACKETS),
         (RTCDtlsTransport, "_send_rtp", "_tx_srtp"),
+        (RTCDtlsTransport, "_send_rtp", "_state"),
+        (RTCDtlsTransport, "_send_rtp", DTLS_TX_BYTES),
+        (RTCDtlsTransport, "_send_rtp", DTLS_TX_PACKETS),
+        (RTCIceTransport, "start", "_connection"),
+        (aioice_ice.Connection, "sendto", "_nominated"),
+        (aioice_ice.StunProtocol, "send_data", "transport"),
         (aioice_ice.Connection, "gather_candidates", "get_host_addresses"),
         (aioice_ice, "get_host_addresses", ""),
     ]
@@ -117,8 +127,8 @@ def gather_on(addresses: Sequence[str]) -> Iterator[None]:
 class _EncodedTap:
     """Stands in for the receiver's `queue.Queue` between its RTP path and decoder thread."""
 
-    def __init__(self, on_end: Callable[[], None]) -> None:
-        self.frames: deque[tuple[RTCRtpCodecParameters, JitterFrame]] = deque()
+    def __init__(self, sink: FrameSink, on_end: Callable[[], None]) -> None:
+        self._sink = sink
         self._on_end = on_end
 
     def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None) -> None:
@@ -126,7 +136,7 @@ class _EncodedTap:
         if item is None:
             self._on_end()
         else:
-            self.frames.append(item)
+            self._sink(*item)
 
     def get(self) -> None:
         # The decoder thread's first get(): None makes it exit before creating a decoder.
@@ -141,27 +151,22 @@ def tap_receiver(
 ) -> None:
     """Route a receiver's encoded frames to `sink`; call in the `track` event, before receive().
 
-    `sink(codec, frame)` is awaited for each reassembled frame, in order, after aiortc handled
-    the packet that completed it (so NACKs and receiver reports are unchanged). `on_end` is
-    called when the receiver stops. `on_audio_level` gets the ssrc-audio-level value of each RTP
-    packet that carries one (0 is loudest, 127 silence: -dBov as RFC 6464 encodes it).
+    `sink(codec, frame)` is called on the event loop for each reassembled frame, in order;
+    `on_end` when the receiver stops. `on_audio_level` gets the ssrc-audio-level value of each
+    RTP packet that carries one (0 is loudest, 127 silence: -dBov as RFC 6464 encodes it).
     """
-    tap = _EncodedTap(on_end)
-    setattr(receiver, DECODER_QUEUE, tap)
+    setattr(receiver, DECODER_QUEUE, _EncodedTap(sink, on_end))
+    if on_audio_level is None:
+        return
     handle = receiver._handle_rtp_packet
-    frames = tap.frames
 
-    async def handle_and_forward(packet: RtpPacket, arrival_time_ms: int) -> None:
-        if on_audio_level is not None:
-            level = packet.extensions.audio_level
-            if level is not None:
-                on_audio_level(level[1])
+    async def handle_with_level(packet: RtpPacket, arrival_time_ms: int) -> None:
+        level = packet.extensions.audio_level
+        if level is not None:
+            on_audio_level(level[1])
         await handle(packet, arrival_time_ms=arrival_time_ms)
-        while frames:
-            codec, frame = frames.popleft()
-            await sink(codec, frame)
 
-    receiver._handle_rtp_packet = handle_and_forward  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = handle_with_level  # type: ignore[method-assign]
 
 
 def is_tapped(receiver: RTCRtpReceiver) -> bool:
@@ -191,11 +196,31 @@ def on_send(sender: RTCRtpSender, started: Callable[[int, RTCRtpSendParameters],
     sender.send = send_and_tell  # type: ignore[method-assign]
 
 
-def rtp_writer(sender: RTCRtpSender) -> Callable[[bytes], Awaitable[None]]:
-    """The function that SRTP-protects and sends one serialized RTP packet on the sender's
-    transport; it raises ConnectionError once the transport is not connected."""
-    writer: Callable[[bytes], Awaitable[None]] = sender.transport._send_rtp
-    return writer
+def rtp_writer(sender: RTCRtpSender) -> RtpWriter:
+    """A function that SRTP-protects one serialized RTP packet and sends it on the sender's
+    transport at once; it raises ConnectionError once the transport is not connected.
+
+    It does what `RTCDtlsTransport._send_rtp` does, without the four coroutines between it and
+    the socket (aiortc's ICE transport, aioice's `send`, `sendto` and `send_data`): every ICE
+    pair's protocol is aioice's `StunProtocol`, whose transport is the UDP socket's, or for a
+    relayed candidate a `TurnTransport` whose own `sendto` wraps the data for the TURN server.
+    Call it once the sender has started (DTLS is connected, so the SRTP session exists).
+    """
+    dtls = sender.transport
+    srtp = dtls._tx_srtp
+    nominated = dtls.transport._connection._nominated
+    counters = vars(dtls)
+
+    def write(data: bytes) -> None:
+        pair = nominated.get(1)
+        if dtls._state is not DtlsState.CONNECTED or pair is None:
+            raise ConnectionError("the subscriber's transport is not connected")
+        protected = srtp.protect(data)
+        pair.protocol.transport.sendto(protected, pair.remote_addr)
+        counters[DTLS_TX_BYTES] += len(protected)
+        counters[DTLS_TX_PACKETS] += 1
+
+    return write
 
 
 def count_sent(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as rtc_clock
@@ -69,7 +69,7 @@ class Publication:
     def _on_end(self) -> None:
         self.ended = True
 
-    async def on_frame(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+    def on_frame(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
         """Packetise one encoded frame once and send it through every attached slot."""
         self.frames_in += 1
         self.last_frame_at = time.monotonic()
@@ -88,7 +88,7 @@ class Publication:
         )
         ntp = rtc_clock.current_ntp_time()
         for sink in tuple(self._sinks):
-            await sink.forward(packets, ntp)
+            sink.forward(packets, ntp)
 
     def live(self, now: float) -> bool:
         """Whether frames arrived lately (a client that stops a track may never say so)."""
@@ -165,7 +165,7 @@ class Forwarder:
         self.retransmitted = 0
         self._sender: RTCRtpSender | None = None
         self._route: rtp.Route | None = None
-        self._write: Callable[[bytes], Awaitable[None]] | None = None
+        self._write: aiortc_private.RtpWriter | None = None
         self._history: list[bytes | None] = [None] * HISTORY if kind == "video" else []
         self._sequence = rtp.random_sequence_number()
         self._picture_id = 0
@@ -189,7 +189,7 @@ class Forwarder:
             self.start(ssrc, parameters, aiortc_private.rtp_writer(self._sender))
 
     def start(
-        self, ssrc: int, parameters: RTCRtpSendParameters, write: Callable[[bytes], Awaitable[None]]
+        self, ssrc: int, parameters: RTCRtpSendParameters, write: aiortc_private.RtpWriter
     ) -> None:
         """Send as `ssrc` with the negotiated `parameters`, each packet through `write`."""
         if self._stopped:
@@ -221,7 +221,7 @@ class Forwarder:
         if self.source is not None:
             self.source.keyframes.request()
 
-    async def forward(self, packets: rtp.Packets, ntp: int) -> None:
+    def forward(self, packets: rtp.Packets, ntp: int) -> None:
         """Send one packetised frame to this slot's subscriber, or drop it if it cannot start
         there (not connected yet, waiting for a keyframe, a codec the subscriber lacks)."""
         route, write = self._route, self._write
@@ -244,7 +244,7 @@ class Forwarder:
         self._next_timestamp = timestamp + FRAME_STEP[self.kind]
         self._last_sent = time.monotonic()
         try:
-            octets = await self._send(packets, route, write, payload_type, timestamp)
+            octets = self._send(packets, route, write, payload_type, timestamp)
         except ConnectionError:
             self.restart()  # the connection closed or is not up yet: start over at a keyframe
             return
@@ -252,11 +252,11 @@ class Forwarder:
         if self._sender is not None:
             aiortc_private.count_sent(self._sender, ntp, timestamp, len(packets.payloads), octets)
 
-    async def _send(
+    def _send(
         self,
         packets: rtp.Packets,
         route: rtp.Route,
-        write: Callable[[bytes], Awaitable[None]],
+        write: aiortc_private.RtpWriter,
         payload_type: int,
         timestamp: int,
     ) -> int:
@@ -284,7 +284,7 @@ class Forwarder:
             data = b"".join((header, extensions, middle if index else start, payload))
             if history:
                 history[sequence % HISTORY] = data
-            await write(data)
+            write(data)
             octets += len(data) - len(header) - len(extensions)
             sequence = (sequence + 1) & 0xFFFF
             self._sequence = sequence
@@ -299,7 +299,7 @@ class Forwarder:
         if data is None or int.from_bytes(data[2:4], "big") != sequence_number:
             return
         try:
-            await self._write(data)
+            self._write(data)
         except ConnectionError:
             return
         self.retransmitted += 1

@@ -55,7 +55,7 @@ class Wire:
         self.map.configure(parameters(codec, mid))
         forwarder.start(0x1234, parameters(codec, mid), self.write)
 
-    async def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> None:
         self.sent.append(data)
 
     def packets(self) -> list[RtpPacket]:
@@ -73,7 +73,7 @@ async def test_vp8_frames_reassemble_with_aiortcs_depacketiser() -> None:
     frames = vp8_frames(3)
     assert len(frames[0]) > 2 * rtp.PACKET_MAX  # the keyframe takes several packets
     for index, data in enumerate(frames):
-        await forwarder.forward(video_packets(data, 1000 + index * 3000), ntp=0)
+        forwarder.forward(video_packets(data, 1000 + index * 3000), ntp=0)
 
     packets = wire.packets()
     assert {(p.ssrc, p.payload_type, p.extensions.mid) for p in packets} == {(0x1234, 97, "3")}
@@ -100,18 +100,18 @@ async def test_a_slot_starts_at_a_keyframe_and_keeps_one_timeline_across_a_switc
     forwarder = Forwarder("video")
     wire = Wire(forwarder, VP8, "0")
     key, delta = vp8_frames(2)
-    await forwarder.forward(video_packets(delta, 5000), ntp=0)
+    forwarder.forward(video_packets(delta, 5000), ntp=0)
     assert wire.sent == [] and forwarder.frames_dropped == 1  # it cannot start on a delta frame
-    await forwarder.forward(video_packets(key, 8000), ntp=0)
-    await forwarder.forward(video_packets(delta, 11000), ntp=0)
+    forwarder.forward(video_packets(key, 8000), ntp=0)
+    forwarder.forward(video_packets(delta, 11000), ntp=0)
     first = wire.packets()
     start = first[0].timestamp
     assert first[-1].timestamp == (start + 3000) & 0xFFFFFFFF
 
     forwarder.restart()  # what a last-N switch does: another publisher, another clock
-    await forwarder.forward(video_packets(delta, 900_000), ntp=0)
+    forwarder.forward(video_packets(delta, 900_000), ntp=0)
     assert len(wire.sent) == len(first)  # still waiting for the new source's keyframe
-    await forwarder.forward(video_packets(key, 900_000 + 3000), ntp=0)
+    forwarder.forward(video_packets(key, 900_000 + 3000), ntp=0)
     after = wire.packets()[len(first) :]
     gap = (after[0].timestamp - first[-1].timestamp) & 0xFFFFFFFF
     assert FRAME_STEP["video"] <= gap < 90000  # continues forward, by about the wall time
@@ -125,7 +125,7 @@ async def test_nack_resends_the_packet_the_slot_sent() -> None:
     forwarder = Forwarder("video")
     wire = Wire(forwarder, VP8, "0")
     (key,) = vp8_frames(1)
-    await forwarder.forward(video_packets(key, 0), ntp=0)
+    forwarder.forward(video_packets(key, 0), ntp=0)
     lost = wire.packets()[1]
     await forwarder.retransmit(lost.sequence_number)
     assert wire.sent[-1] == wire.sent[1] and forwarder.retransmitted == 1
@@ -139,7 +139,7 @@ async def test_audio_marks_only_the_first_packet_of_a_talkspurt() -> None:
     wire = Wire(forwarder, OPUS, "1")
     for index in range(3):
         frame = rtp.Packets("audio/opus", index * 960, True, [b"opus%d" % index], False)
-        await forwarder.forward(frame, ntp=0)
+        forwarder.forward(frame, ntp=0)
     packets = wire.packets()
     assert [p.marker for p in packets] == [1, 0, 0]
     assert [p.payload for p in packets] == [b"opus0", b"opus1", b"opus2"]
@@ -150,5 +150,5 @@ async def test_audio_marks_only_the_first_packet_of_a_talkspurt() -> None:
 async def test_a_codec_the_subscriber_did_not_negotiate_is_not_sent() -> None:
     forwarder = Forwarder("video")
     wire = Wire(forwarder, VP8, "0")
-    await forwarder.forward(rtp.Packets("video/h264", 0, True, [b"\x65nal"], False), ntp=0)
+    forwarder.forward(rtp.Packets("video/h264", 0, True, [b"\x65nal"], False), ntp=0)
     assert wire.sent == [] and forwarder.frames_dropped == 1
