@@ -9,8 +9,9 @@ letting the SFU silently fall back to decoding or stop relaying keyframe request
   object whose `get()` answers None at once: the thread exits without building a decoder. Its
   `_handle_rtp_packet` is wrapped to hand each reassembled encoded frame to the SFU's async sink
   once aiortc is done with the packet (and to read the ssrc-audio-level extension).
-- Send: the SFU writes RTP itself (see rtp.py) through `RTCDtlsTransport._send_rtp`, which
-  protects and sends it; aiortc's own sender loop idles. The sender's statistics behind its RTCP
+- Send: the SFU writes RTP itself (see rtp.py), protects it with the DTLS transport's SRTP
+  session and hands it to the nominated ICE pair's transport (`rtp_writer`, what
+  `RTCDtlsTransport._send_rtp` does minus four coroutines); aiortc's own sender loop idles. The sender's statistics behind its RTCP
   sender reports are kept true through its private counters (`count_sent`), its NACK handler
   `_retransmit` is replaced per sender, and `send()` is wrapped to learn the negotiated payload
   types and header extensions.

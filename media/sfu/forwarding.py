@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import pylibsrtp
 from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as rtc_clock
 from aiortc.jitterbuffer import JitterFrame
@@ -88,7 +89,12 @@ class Publication:
         )
         ntp = rtc_clock.current_ntp_time()
         for sink in tuple(self._sinks):
-            sink.forward(packets, ntp)
+            try:
+                sink.forward(packets, ntp)
+            except Exception:
+                # Raised into aiortc, it would end the publisher's receive loop for everyone.
+                logger.exception("forwarding to a subscriber slot failed; the slot is dropped")
+                sink.feed_from(None)
 
     def live(self, now: float) -> bool:
         """Whether frames arrived lately (a client that stops a track may never say so)."""
@@ -176,6 +182,11 @@ class Forwarder:
         self._last_sent: float | None = None
         self._stopped = False
 
+    @property
+    def sequence(self) -> int:
+        """The RTP sequence number of the slot's next packet."""
+        return self._sequence
+
     def bind(self, sender: RTCRtpSender) -> None:
         """Take over sending for `sender` (call once, right after creating its transceiver)."""
         self._sender = sender
@@ -191,8 +202,13 @@ class Forwarder:
     def start(
         self, ssrc: int, parameters: RTCRtpSendParameters, write: aiortc_private.RtpWriter
     ) -> None:
-        """Send as `ssrc` with the negotiated `parameters`, each packet through `write`."""
-        if self._stopped:
+        """Send as `ssrc` with the negotiated `parameters`, each packet through `write`.
+
+        Only the first call counts: aiortc starts a sender again after every renegotiation of
+        its connection, but keeps the parameters it started with (and so does the slot, whose
+        video would otherwise wait for a keyframe each time the connection grows a slot).
+        """
+        if self._stopped or self._route is not None:
             return
         self._route = rtp.route(ssrc, parameters)
         self._write = write
@@ -245,8 +261,8 @@ class Forwarder:
         self._last_sent = time.monotonic()
         try:
             octets = self._send(packets, route, write, payload_type, timestamp)
-        except ConnectionError:
-            self.restart()  # the connection closed or is not up yet: start over at a keyframe
+        except (ConnectionError, pylibsrtp.Error):
+            self.restart()  # the connection closed (or its SRTP refused): restart at a keyframe
             return
         self.frames_out += 1
         if self._sender is not None:
@@ -300,7 +316,7 @@ class Forwarder:
             return
         try:
             self._write(data)
-        except ConnectionError:
+        except (ConnectionError, pylibsrtp.Error):  # closed, or older than the SRTP window
             return
         self.retransmitted += 1
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import struct
+from fractions import Fraction
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -27,6 +28,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 PACKET_MAX = 1300  # payload bytes per packet, descriptor included (aiortc uses the same)
 VP8_DESCRIPTOR = 4  # bytes: flags, X extension (I), 15-bit picture ID
 PICTURE_ID_MOD = 1 << 15
+VIDEO_TIME_BASE = Fraction(1, 90000)
 HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, ssrc
 
 
@@ -80,7 +82,7 @@ def packetizer(codec: RTCRtpCodecParameters) -> Packetizer:
 
         def h264(data: bytes) -> list[bytes]:
             packet = av.Packet(data)
-            packet.pts = 0
+            packet.pts, packet.time_base = 0, VIDEO_TIME_BASE  # pack() converts a timestamp
             return encoder.pack(packet)[0]
 
         return h264

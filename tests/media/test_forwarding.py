@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiortc import RTCRtpSender, RTCSessionDescription
 
 from media.sfu import aiortc_private
 
@@ -107,3 +108,40 @@ async def _quiet(client: Client, kind: str) -> None:
     before = client.frames(kind)
     await asyncio.sleep(1.0)
     assert client.frames(kind) == before, f"{kind} still arriving after mute"
+
+
+@pytest.mark.timeout(60)
+async def test_a_nack_is_answered_through_the_subscribers_srtp_session(harness: Harness) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "b", "ub")
+    await harness.client().publish(sfu, "s1", "a", [SyntheticCamera()])
+    b = await harness.subscriber(sfu, "s1", "b")
+    await receives(b, "video", 5)
+    slots = sfu._sessions["s1"].participants["b"].slots
+    video = next(s.forwarder for s in slots if s.forwarder.source is not None)
+
+    await video.retransmit((video.sequence - 3) & 0xFFFF)  # sent moments ago: resent
+    await video.retransmit((video.sequence + 100) & 0xFFFF)  # never sent: nothing to resend
+    assert video.retransmitted == 1
+    frames = b.frames("video")
+    await receives(b, "video", frames + 5)  # and the stream goes on
+
+
+@pytest.mark.timeout(60)
+async def test_h264_is_forwarded_when_the_publisher_prefers_it(harness: Harness) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "b", "ub")
+    publisher = harness.client()
+    transceiver = publisher.pc.addTransceiver(SyntheticCamera(320, 240), direction="sendonly")
+    capabilities = RTCRtpSender.getCapabilities("video").codecs
+    transceiver.setCodecPreferences([c for c in capabilities if c.mimeType == "video/H264"])
+    answer = await sfu.publish("s1", "a", await publisher.offer_sdp())
+    await publisher.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    assert "H264/90000" in answer and "VP8/90000" not in answer
+
+    b = await harness.subscriber(sfu, "s1", "b")
+    await receives(b, "video", 5)
+    video = [r for r in b.of_kind("video") if r.frames]
+    assert len(video) == 1 and video[0].sizes == {(320, 240)}

@@ -69,3 +69,25 @@ async def test_a_client_that_closes_its_connection_is_removed(harness: Harness) 
     assert [(e.participant_id, e.reason) for e in gone] == [("a", "closed")]
     assert sfu.tracks("s1") == []
     assert all(s.user_id is None for s in sfu.slots("s1", "b"))
+
+
+@pytest.mark.timeout(60)
+async def test_a_renegotiated_subscriber_keeps_its_video_without_waiting_for_a_keyframe(
+    harness: Harness,
+) -> None:
+    sfu = harness.sfu()
+    for pid in ("a", "b", "c"):
+        sfu.join("s1", pid, "u" + pid)
+    await harness.client().publish(sfu, "s1", "a", [SyntheticCamera(), ToneMicrophone()])
+    c = await harness.subscriber(sfu, "s1", "c")
+    await wait_until(lambda: c.frames("video") >= 10)
+    video = next(
+        s.forwarder for s in sfu._sessions["s1"].participants["c"].slots if s.forwarder.source
+    )
+    dropped, sent = video.frames_dropped, video.frames_out
+
+    await harness.client().publish(sfu, "s1", "b", [ToneMicrophone()])
+    await wait_until(lambda: sum(1 for r in c.of_kind("audio") if r.frames >= 3) == 2)
+    await wait_until(lambda: video.frames_out >= sent + 15)
+    # aiortc restarts every sender of a renegotiated connection; the slot carries on as it was.
+    assert video.frames_dropped == dropped
