@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import random
 import struct
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from typing import NamedTuple
 
 import av
