@@ -1,7 +1,7 @@
 """Every use of aiortc and aioice private names, and nothing else.
 
 aiortc has no SFU mode, so forwarding encoded media touches internals (pinned: aiortc==1.16.0,
-aioice 0.x). `check()` runs when an `Sfu` is built and fails loudly if a name moved, instead of
+aioice==0.13.0). `check()` runs when an `Sfu` is built and fails loudly if a name moved, instead of
 letting the SFU silently fall back to decoding or stop relaying keyframe requests.
 
 - Receive: `RTCRtpReceiver` puts `(codec, JitterFrame)` into `self.__decoder_queue` for its
