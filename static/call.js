@@ -15,6 +15,7 @@ export const MEDIA = {
   slots: "media:slots", // server -> client: which user feeds each mid
   state: "media:state", // server -> client: who is in the call, hands, mutes
   hand: "media:hand",
+  speaking: "media:speaking", // server -> client: who is speaking now
   mute: "media:mute",
   unmute: "media:unmute",
   videoOff: "media:video_off",
@@ -87,6 +88,7 @@ export class Call extends EventTarget {
       [MEDIA.slots, (d) => this.onSlots(d)],
       [MEDIA.state, (d) => this.emit("state", d)],
       [MEDIA.hand, (d) => this.emit("hand", d)],
+      [MEDIA.speaking, (d) => this.emit("speaking", d)],
       ["moderation", (d) => this.emit("moderation", d)],
     ]) {
       this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));

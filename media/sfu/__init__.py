@@ -11,6 +11,7 @@ from .model import (
     SfuEvent,
     SlotInfo,
     SlotsChanged,
+    SpeakersChanged,
     TrackInfo,
 )
 from .sfu import Sfu
@@ -24,5 +25,6 @@ __all__ = [
     "SfuEvent",
     "SlotInfo",
     "SlotsChanged",
+    "SpeakersChanged",
     "TrackInfo",
 ]

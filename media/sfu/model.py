@@ -131,5 +131,14 @@ class ParticipantGone:
     reason: str
 
 
-SfuEvent = OfferNeeded | SlotsChanged | ParticipantGone
+@dataclass(frozen=True)
+class SpeakersChanged:
+    """Who is speaking now: participants whose microphone carried speech within the last
+    second, by the ssrc-audio-level header extension (a muted microphone never counts)."""
+
+    session_id: str
+    participant_ids: tuple[str, ...] = ()
+
+
+SfuEvent = OfferNeeded | SlotsChanged | ParticipantGone | SpeakersChanged
 Listener = Callable[[SfuEvent], None]

@@ -19,11 +19,22 @@ from typing import Any
 
 from . import lastn
 from .forwarding import Publication
-from .model import Kind, Listener, OfferNeeded, ParticipantGone, SfuConfig, SlotInfo, SlotsChanged
+from .model import (
+    Kind,
+    Listener,
+    OfferNeeded,
+    ParticipantGone,
+    SfuConfig,
+    SfuEvent,
+    SlotInfo,
+    SlotsChanged,
+    SpeakersChanged,
+)
 from .participant import Participant
 
 logger = logging.getLogger(__name__)
 LAST_N_PERIOD = 0.5  # seconds between last-N re-rankings by speech
+SPEAKING_HOLD = 1.0  # seconds after the last speech packet that a participant still speaks
 
 
 class Session:
@@ -37,6 +48,7 @@ class Session:
         self._config = config
         self._listener = listener
         self._order: dict[str, int] = {}
+        self._speakers: tuple[str, ...] = ()
         self._tasks: set[asyncio.Task[Any]] = set()
         # Participants' closes run to the end even when the task that began one is cancelled:
         # a connection closed halfway keeps its sockets, and closing it again would wait forever.
@@ -190,8 +202,24 @@ class Session:
             for key in [k for k, p in self.publications.items() if p.ended]:
                 self.publications.pop(key).close()
             self.resync()
+            speakers = self.speakers(time.monotonic())
+            if speakers != self._speakers:
+                self._speakers = speakers
+                self._emit(SpeakersChanged(self.session_id, speakers))
 
-    def _emit(self, event: OfferNeeded | SlotsChanged | ParticipantGone) -> None:
+    def speakers(self, now: float) -> tuple[str, ...]:
+        """The participants speaking now (speech within `SPEAKING_HOLD`), sorted."""
+        return tuple(
+            sorted(
+                {
+                    p.info.participant_id
+                    for p in self.publications.values()
+                    if p.info.kind == "audio" and p.enabled and now - p.last_spoke < SPEAKING_HOLD
+                }
+            )
+        )
+
+    def _emit(self, event: SfuEvent) -> None:
         try:
             self._listener(event)
         except Exception:  # a listener bug must not break media for the whole session

@@ -25,6 +25,7 @@ from media.sfu import (
     SfuConfig,
     SfuEvent,
     SlotsChanged,
+    SpeakersChanged,
 )
 from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.ids import new_id
@@ -245,6 +246,9 @@ class Calls:
 
     def on_sfu_event(self, event: SfuEvent) -> None:
         """The SFU's listener: runs on the loop and must not block, so each emit is a task."""
+        if isinstance(event, SpeakersChanged):
+            self._speakers_changed(event)
+            return
         found = self._find(event.session_id, event.participant_id)
         if found is None:
             return
@@ -257,6 +261,16 @@ class Calls:
             self._spawn(self.hub.sio.emit("media:slots", {**base, "slots": slots}, to=seat.sid))
         elif isinstance(event, ParticipantGone):
             self._spawn(self.drop(call, seat))
+
+    def _speakers_changed(self, event: SpeakersChanged) -> None:
+        call = next((c for c in self.calls.values() if c.session.id == event.session_id), None)
+        if call is None:
+            return
+        speaking = sorted(
+            {s.user_id for s in call.seats.values() if s.participant_id in event.participant_ids}
+        )
+        payload = {"room_id": call.room_id, "session_id": call.session.id, "speaking": speaking}
+        self._spawn(self.hub.sio.emit("media:speaking", payload, room=room_channel(call.room_id)))
 
     def _find(self, session_id: str, participant_id: str) -> tuple[Call, Seat] | None:
         for call in self.calls.values():

@@ -32,6 +32,7 @@ export class VideoPanel extends Panel {
     this.tiles = new Map(); // mid -> {el, video}
     this.audios = new Map(); // mid -> <audio>
     this.hands = new Set();
+    this.speaking = new Set(); // user ids the SFU hears speaking now
     this.mic = true;
     this.cam = true;
     this.mutedBy = { audio: false, video: false };
@@ -154,6 +155,10 @@ export class VideoPanel extends Panel {
       if (d.user_id === this.session.me.id) this.handBtn.setAttribute("aria-pressed", String(d.raised));
       this.renderSlots();
     });
+    call.addEventListener("speaking", (e) => {
+      this.speaking = new Set(Array.isArray(e.detail.speaking) ? e.detail.speaking : []);
+      this.markSpeakers();
+    });
     call.addEventListener("moderation", (e) => this.onModeration(e.detail));
     call.addEventListener("connection", (e) => {
       if (e.detail.state === "failed") this.status.textContent = t("video.connection_failed");
@@ -214,6 +219,16 @@ export class VideoPanel extends Panel {
       replace(tile.caption, hand, this.nameOf(userId), slot.source === "screen" ? ` · ${t("video.screen")}` : "");
       replace(tile.tools, this.session.isTeacher ? this.teacherTools(userId) : null);
     }
+    this.markSpeakers();
+  }
+
+  // Outline the tiles of whoever is speaking, without re-rendering them.
+  markSpeakers() {
+    for (const tile of this.tiles.values()) {
+      const userId = tile.video.dataset.userId;
+      tile.el.classList.toggle("speaking", Boolean(userId) && this.speaking.has(userId));
+    }
+    if (this.localTile) this.localTile.classList.toggle("speaking", this.speaking.has(this.session.me.id));
   }
 
   teacherTools(userId) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from playwright.async_api import Page, expect
@@ -51,6 +52,8 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
     pupil_video = teacher.page.locator(f'video[data-user-id="{pupil_id}"]')
     tile = teacher.page.locator("figure.tile", has=pupil_video)
     await expect(tile.locator("figcaption")).to_contain_text("Zofia")
+    # Chromium's fake microphone beeps: the SFU hears speech and the teacher sees whose it is.
+    await expect(tile).to_have_class(re.compile(r"\bspeaking\b"), timeout=20_000)
     await teacher.shot("video-call")
     await pupil.shot("video-call-pupil")
 

@@ -17,7 +17,14 @@ from tests.realtime.inbox import Inbox
 
 from .peers import Client
 
-EVENTS = ("media:slots", "media:state", "media:tracks", "media:hand", "moderation")
+EVENTS = (
+    "media:slots",
+    "media:state",
+    "media:tracks",
+    "media:hand",
+    "media:speaking",
+    "moderation",
+)
 
 
 class Participant:

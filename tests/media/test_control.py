@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiortc import AudioStreamTrack
 
-from media.sfu import MediaError, SlotsChanged
+from media.sfu import MediaError, SlotsChanged, SpeakersChanged
 
 from .conftest import Harness, open_connections
 from .peers import SyntheticCamera, ToneMicrophone, wait_until
@@ -123,3 +123,22 @@ async def test_ending_a_session_leaves_no_connections_or_tasks(harness: Harness)
     assert open_connections() == []
     left = asyncio.all_tasks() - before - {asyncio.current_task()}
     assert not left, left
+
+
+@pytest.mark.timeout(60)
+async def test_speakers_are_announced_and_a_muted_microphone_stops_speaking(
+    harness: Harness,
+) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "b", "ub")
+    await harness.client().publish(sfu, "s1", "a", [ToneMicrophone()])
+    await harness.client().publish(sfu, "s1", "b", [AudioStreamTrack()])  # silence
+
+    def speakers() -> list[tuple[str, ...]]:
+        return [e.participant_ids for e in harness.events if isinstance(e, SpeakersChanged)]
+
+    await wait_until(lambda: ("a",) in speakers())
+    assert all("b" not in ids for ids in speakers())  # silence is not speech
+    sfu.mute("s1", "a", "audio")
+    await wait_until(lambda: speakers()[-1] == ())

@@ -106,6 +106,20 @@ async def test_pupil_receives_teachers_video_and_teacher_controls_stop_forwardin
 
 
 @pytest.mark.timeout(60)
+async def test_the_class_sees_who_is_speaking_until_a_teacher_mutes_them(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    await streaming(teacher, pupil, pupil, [SyntheticCamera(), ToneMicrophone()])
+    heard = await teacher.inbox.wait_for(
+        lambda e, d: e == "media:speaking" and pupil.id in d["speaking"]
+    )
+    assert heard["room_id"] == teacher.room_id and heard["speaking"] == [pupil.id]
+    await teacher.must("media:mute", user_id=pupil.id)
+    await wait_until(lambda: teacher.inbox.named("media:speaking")[-1]["speaking"] == [])
+
+
+@pytest.mark.timeout(60)
 async def test_pupils_cannot_moderate_and_outsiders_cannot_join(
     class_call: tuple[Participant, Participant], people: People
 ) -> None:
