@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
+import pylibsrtp
 from aioice import ice as aioice_ice
 from aiortc import (
     RTCDtlsTransport,
+    RTCPeerConnection,
     RTCRtpCodecParameters,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -60,6 +64,10 @@ _gather_addresses: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.
     "twinrooms_sfu_gather_addresses", default=None
 )
 _aioice_get_host_addresses = aioice_ice.get_host_addresses
+# A tapped receiver's own PLI sender, so the SFU's keyframe requests bypass the loss hook.
+_own_pli: weakref.WeakKeyDictionary[RTCRtpReceiver, Callable[[int], Awaitable[None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def check() -> None:
@@ -72,6 +80,8 @@ def check() -> None:
         (RTCRtpReceiver, "__init__", DECODER_QUEUE),
         (RTCRtpReceiver, "_handle_rtp_packet", DECODER_QUEUE),
         (RTCRtpReceiver, "_send_rtcp_pli", "_send_rtcp"),
+        (RTCRtpReceiver, "_handle_rtp_packet", "_send_rtcp_pli"),
+        (RTCPeerConnection, "_RTCPeerConnection__createTransceiver", "_stream_id"),
         (RTCRtpReceiver, "receive", RTX_SSRC),
         (RTCRtpSender, "_handle_rtcp_packet", "_send_keyframe"),
         (RTCRtpSender, "_send_keyframe", ""),
@@ -148,15 +158,25 @@ def tap_receiver(
     receiver: RTCRtpReceiver,
     sink: FrameSink,
     on_end: Callable[[], None],
+    on_loss: Callable[[], None],
     on_audio_level: Callable[[int], None] | None = None,
 ) -> None:
     """Route a receiver's encoded frames to `sink`; call in the `track` event, before receive().
 
     `sink(codec, frame)` is called on the event loop for each reassembled frame, in order;
-    `on_end` when the receiver stops. `on_audio_level` gets the ssrc-audio-level value of each
-    RTP packet that carries one (0 is loudest, 127 silence: -dBov as RFC 6464 encodes it).
+    `on_end` when the receiver stops. `on_loss` is called when aiortc's jitter buffer gives up
+    on lost packets and asks the publisher for a keyframe itself: frames are missing, so the
+    next ones cannot be decoded until that keyframe. `on_audio_level` gets the ssrc-audio-level
+    value of each RTP packet that carries one (0 is loudest, 127 silence: -dBov, RFC 6464).
     """
     setattr(receiver, DECODER_QUEUE, _EncodedTap(sink, on_end))
+    send_pli = _own_pli[receiver] = receiver._send_rtcp_pli
+
+    async def pli_after_loss(media_ssrc: int) -> None:
+        on_loss()
+        await send_pli(media_ssrc)
+
+    receiver._send_rtcp_pli = pli_after_loss  # type: ignore[method-assign]
     if on_audio_level is None:
         return
     handle = receiver._handle_rtp_packet
@@ -199,7 +219,8 @@ def on_send(sender: RTCRtpSender, started: Callable[[int, RTCRtpSendParameters],
 
 def rtp_writer(sender: RTCRtpSender) -> RtpWriter:
     """A function that SRTP-protects one serialized RTP packet and sends it on the sender's
-    transport at once; it raises ConnectionError once the transport is not connected.
+    transport at once; it raises ConnectionError if the packet cannot go out (the transport is
+    not connected, or SRTP refuses the packet).
 
     It does what `RTCDtlsTransport._send_rtp` does, without the four coroutines between it and
     the socket (aiortc's ICE transport, aioice's `send`, `sendto` and `send_data`): every ICE
@@ -216,7 +237,10 @@ def rtp_writer(sender: RTCRtpSender) -> RtpWriter:
         pair = nominated.get(1)
         if dtls._state is not DtlsState.CONNECTED or pair is None:
             raise ConnectionError("the subscriber's transport is not connected")
-        protected = srtp.protect(data)
+        try:
+            protected = srtp.protect(data)
+        except pylibsrtp.Error as exc:  # e.g. a retransmission older than the replay window
+            raise ConnectionError(f"SRTP refused the packet: {exc}") from exc
         pair.protocol.transport.sendto(protected, pair.remote_addr)
         counters[DTLS_TX_BYTES] += len(protected)
         counters[DTLS_TX_PACKETS] += 1
@@ -244,6 +268,17 @@ def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
 
 
 def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> Awaitable[None]:
-    """Send an RTCP PLI for `media_ssrc` from the receiver (no-op before its RTCP ssrc is set)."""
-    result: Awaitable[None] = receiver._send_rtcp_pli(media_ssrc)
+    """Send an RTCP PLI for `media_ssrc` from the receiver (no-op before its RTCP ssrc is set);
+    unlike aiortc's own after a loss, it does not call `on_loss`."""
+    send = _own_pli.get(receiver, receiver._send_rtcp_pli)
+    result: Awaitable[None] = send(media_ssrc)
     return result
+
+
+def own_stream(sender: RTCRtpSender) -> None:
+    """Give the sender a media stream id (msid) of its own, before the offer is made.
+
+    aiortc puts every sender of a connection in one stream, and browsers synchronise the first
+    video with the first audio of a stream: with slots carrying different people, that would
+    delay one person's video to match another's voice."""
+    sender._stream_id = str(uuid.uuid4())

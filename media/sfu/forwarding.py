@@ -8,9 +8,11 @@ header is built per subscriber. aiortc's `RTCRtpSender` behind each slot still n
 RTCP sender reports (fed by `aiortc_private.count_sent`) and relays PLI/FIR and NACK to us; its own
 RTP loop waits on an `IdleTrack` that never yields a frame.
 
-UDP sends never block, so there is no queue per subscriber: a slow subscriber loses packets in
-the network, sends NACK (answered from a short history of what its slot sent) or PLI (relayed to
-the publisher as a keyframe request).
+Packets go to the subscriber's socket at once (asyncio holds only what the kernel refuses at that
+instant), so there is no frame queue per subscriber: a slow subscriber loses packets in the
+network and sends NACK (answered from a short history of what its slot sent) or PLI (relayed to
+the publisher as a keyframe request). When frames are lost between the publisher and the SFU,
+aiortc asks the publisher for a keyframe and every slot waits for it (`Publication.on_loss`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import logging
 import time
 from collections.abc import Callable
 
-import pylibsrtp
 from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as rtc_clock
 from aiortc.jitterbuffer import JitterFrame
@@ -64,6 +65,7 @@ class Publication:
             receiver,
             self.on_frame,
             self._on_end,
+            self.on_loss,
             self.on_audio_level if info.kind == "audio" else None,
         )
 
@@ -71,11 +73,21 @@ class Publication:
         self.ended = True
 
     def on_frame(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
-        """Packetise one encoded frame once and send it through every attached slot."""
+        """Packetise one encoded frame once and send it through every attached slot.
+
+        Nothing raises out of here: called inside aiortc's receive loop, an exception would end
+        the publisher's connection, and with it their media for everyone.
+        """
         self.frames_in += 1
         self.last_frame_at = time.monotonic()
-        if not self.enabled or not self._sinks:
+        if not self.enabled or not self._sinks or not frame.data:
             return
+        try:
+            self._fan_out(codec, frame)
+        except Exception:
+            logger.exception("dropped a frame of %s that could not be forwarded", self.info.mid)
+
+    def _fan_out(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
         if codec is not self._codec:
             self._codec = codec
             self._packetize = rtp.packetizer(codec)
@@ -92,13 +104,20 @@ class Publication:
             try:
                 sink.forward(packets, ntp)
             except Exception:
-                # Raised into aiortc, it would end the publisher's receive loop for everyone.
-                logger.exception("forwarding to a subscriber slot failed; the slot is dropped")
-                sink.feed_from(None)
+                # One slot's failure must not cost the other subscribers this frame.
+                logger.exception("forwarding to a subscriber slot failed; it waits for a keyframe")
+                sink.restart()
 
     def live(self, now: float) -> bool:
         """Whether frames arrived lately (a client that stops a track may never say so)."""
         return now - self.last_frame_at < STALE_AFTER
+
+    def on_loss(self) -> None:
+        """aiortc lost frames of this track beyond repair and asked for a keyframe: delta frames
+        would now be decoded against a missing reference, so every slot waits for it."""
+        if self.info.kind == "video":
+            for sink in self._sinks:
+                sink.restart()
 
     def on_audio_level(self, level: int) -> None:
         """Note speech from the ssrc-audio-level header extension (0 loudest, 127 silence)."""
@@ -172,7 +191,11 @@ class Forwarder:
         self._sender: RTCRtpSender | None = None
         self._route: rtp.Route | None = None
         self._write: aiortc_private.RtpWriter | None = None
-        self._history: list[bytes | None] = [None] * HISTORY if kind == "video" else []
+        # Video packets sent lately, by sequence number: their own head, and the payload that
+        # every slot fed by the same frame shares.
+        self._history: list[tuple[bytes, bytes] | None] = (
+            [None] * HISTORY if kind == "video" else []
+        )
         self._sequence = rtp.random_sequence_number()
         self._picture_id = 0
         self._need_keyframe = kind == "video"
@@ -193,6 +216,7 @@ class Forwarder:
         aiortc_private.on_send(sender, self._started)
         aiortc_private.on_keyframe_request(sender, self.request_keyframe)
         aiortc_private.on_nack(sender, self.retransmit)
+        aiortc_private.own_stream(sender)
 
     def _started(self, ssrc: int, parameters: RTCRtpSendParameters) -> None:
         # aiortc starts the sender once DTLS is up: from now on packets can go out.
@@ -261,7 +285,7 @@ class Forwarder:
         self._last_sent = time.monotonic()
         try:
             octets = self._send(packets, route, write, payload_type, timestamp)
-        except (ConnectionError, pylibsrtp.Error):
+        except ConnectionError:
             self.restart()  # the connection closed (or its SRTP refused): restart at a keyframe
             return
         self.frames_out += 1
@@ -284,6 +308,7 @@ class Forwarder:
         )
         history, sequence = self._history, self._sequence
         last = len(packets.payloads) - 1
+        head_size = rtp.HEADER.size + len(extensions)  # before the payload's own descriptor
         octets = marks = 0
         if packets.vp8:
             start, middle = rtp.vp8_descriptors(self._picture_id)
@@ -297,11 +322,11 @@ class Forwarder:
             if self.kind == "video":
                 marks = 0x80 if index == last else 0
             header = pack(first, marks | payload_type, sequence, timestamp, ssrc)
-            data = b"".join((header, extensions, middle if index else start, payload))
+            head = header + extensions + (middle if index else start)
             if history:
-                history[sequence % HISTORY] = data
-            write(data)
-            octets += len(data) - len(header) - len(extensions)
+                history[sequence % HISTORY] = (head, payload)
+            write(head + payload)
+            octets += len(head) - head_size + len(payload)
             sequence = (sequence + 1) & 0xFFFF
             self._sequence = sequence
         self.packets_out += last + 1
@@ -311,12 +336,12 @@ class Forwarder:
         """Answer the subscriber's NACK: resend on the media ssrc what this slot sent."""
         if not self._history or self._write is None:
             return
-        data = self._history[sequence_number % HISTORY]
-        if data is None or int.from_bytes(data[2:4], "big") != sequence_number:
+        sent = self._history[sequence_number % HISTORY]
+        if sent is None or int.from_bytes(sent[0][2:4], "big") != sequence_number:
             return
         try:
-            self._write(data)
-        except (ConnectionError, pylibsrtp.Error):  # closed, or older than the SRTP window
+            self._write(sent[0] + sent[1])
+        except ConnectionError:  # closed, or older than the SRTP replay window
             return
         self.retransmitted += 1
 

@@ -33,8 +33,10 @@ HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, 
 
 
 def random_sequence_number() -> int:
-    """A random first sequence number, as RFC 3550 asks."""
-    return random.getrandbits(16)
+    """A random first sequence number, as RFC 3550 asks, from the lower half of the range (as
+    aiortc and libwebrtc do): a receiver that lost every packet before a wrap would count the
+    SRTP rollover wrong and fail to authenticate everything after it."""
+    return random.getrandbits(15)
 
 
 def random_timestamp() -> int:

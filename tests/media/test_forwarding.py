@@ -42,6 +42,11 @@ async def test_subscribers_decode_forwarded_video_and_audio(harness: Harness) ->
         assert publication.frames_in > 0
     slots = [slot.forwarder for p in session.participants.values() for slot in p.slots]
     assert sum(f.frames_out for f in slots if f.kind == "video") >= 10
+    # Each slot is a media stream of its own: browsers synchronise audio and video only within
+    # a stream, and a slot's video and another slot's audio may be different people.
+    sdp = b.pc.remoteDescription.sdp.splitlines()
+    streams = [line.split()[0] for line in sdp if line.startswith("a=msid:")]
+    assert len(streams) >= 2 and len(set(streams)) == len(streams)
 
 
 @pytest.mark.timeout(60)

@@ -6,7 +6,9 @@ import os
 
 import av
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.codecs import vpx
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import (
     RTCRtcpParameters,
     RTCRtpCodecParameters,
@@ -16,8 +18,9 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from media.sfu import rtp
-from media.sfu.forwarding import FRAME_STEP, Forwarder
+from media.sfu.forwarding import FRAME_STEP, Forwarder, Publication
 from media.sfu.keyframes import vp8_is_keyframe
+from media.sfu.model import TrackInfo
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
@@ -152,3 +155,38 @@ async def test_a_codec_the_subscriber_did_not_negotiate_is_not_sent() -> None:
     wire = Wire(forwarder, VP8, "0")
     forwarder.forward(rtp.Packets("video/h264", 0, True, [b"\x65nal"], False), ntp=0)
     assert wire.sent == [] and forwarder.frames_dropped == 1
+
+
+H264 = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
+
+
+@pytest.mark.timeout(20)
+async def test_a_publication_survives_a_bad_frame_and_restarts_its_slots_after_a_loss() -> None:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = pc.addTransceiver("video", direction="recvonly").receiver  # never started
+    info = TrackInfo("a", "ua", "video", "camera", "track", "0")
+    publication = Publication(info, receiver)
+    forwarder = Forwarder("video")
+    wire = Wire(forwarder, VP8, "0")
+    forwarder.feed_from(publication)
+    key, delta = vp8_frames(2)
+
+    publication.on_frame(VP8, JitterFrame(key, 0))
+    publication.on_frame(VP8, JitterFrame(delta, 3000))
+    assert forwarder.frames_out == 2
+    # An H.264 frame whose last NAL unit is empty makes aiortc's packetiser raise: the frame is
+    # dropped, and nothing reaches aiortc's receive loop (which would close the connection).
+    publication.on_frame(H264, JitterFrame(b"\x00\x00\x00\x01\x41\x00\x00\x01", 6000))
+    assert publication.frames_in == 3 and forwarder.frames_out == 2
+
+    publication.on_loss()  # aiortc gave up on lost packets: the next delta frame is undecodable
+    publication.on_frame(VP8, JitterFrame(delta, 9000))
+    assert forwarder.frames_out == 2 and forwarder.frames_dropped == 1
+    publication.on_frame(VP8, JitterFrame(key, 12000))
+    assert forwarder.frames_out == 3 and len(wire.packets()) > 2
+    publication.close()
+    await pc.close()
+
+
+def test_first_sequence_numbers_leave_room_before_the_wrap() -> None:
+    assert max(rtp.random_sequence_number() for _ in range(2000)) < 0x8000
