@@ -6,13 +6,13 @@ letting the SFU silently fall back to decoding or stop relaying keyframe request
 
 - Receive: `RTCRtpReceiver` puts `(codec, JitterFrame)` into `self.__decoder_queue` for its
   decoder thread. `tap_receiver` swaps that queue, before `receive()` starts the thread, for an
-  object whose `get()` answers None at once: the thread exits without building a decoder. Its
-  `_handle_rtp_packet` is wrapped to hand each reassembled encoded frame to the SFU's async sink
-  once aiortc is done with the packet (and to read the ssrc-audio-level extension).
+  object whose `get()` answers None at once: the thread exits without building a decoder, and
+  each reassembled encoded frame goes to the SFU instead. For audio, `_handle_rtp_packet` is
+  wrapped so the SFU sees each packet before aiortc's jitter buffer holds it.
 - Send: the SFU writes RTP itself (see rtp.py), protects it with the DTLS transport's SRTP
   session and hands it to the nominated ICE pair's transport (`rtp_writer`, what
-  `RTCDtlsTransport._send_rtp` does minus four coroutines); aiortc's own sender loop idles. The sender's statistics behind its RTCP
-  sender reports are kept true through its private counters (`count_sent`), its NACK handler
+  `RTCDtlsTransport._send_rtp` does minus four coroutines); aiortc's own sender loop idles.
+  The sender's statistics behind its RTCP sender reports are kept true through its private counters (`count_sent`), its NACK handler
   `_retransmit` is replaced per sender, and `send()` is wrapped to learn the negotiated payload
   types and header extensions.
 - Keyframes: `RTCRtpSender._send_keyframe` (called on PLI/FIR) is replaced per sender, and
@@ -159,15 +159,15 @@ def tap_receiver(
     sink: FrameSink,
     on_end: Callable[[], None],
     on_loss: Callable[[], None],
-    on_audio_level: Callable[[int], None] | None = None,
+    on_packet: Callable[[RtpPacket], None] | None = None,
 ) -> None:
     """Route a receiver's encoded frames to `sink`; call in the `track` event, before receive().
 
     `sink(codec, frame)` is called on the event loop for each reassembled frame, in order;
     `on_end` when the receiver stops. `on_loss` is called when aiortc's jitter buffer gives up
     on lost packets and asks the publisher for a keyframe itself: frames are missing, so the
-    next ones cannot be decoded until that keyframe. `on_audio_level` gets the ssrc-audio-level
-    value of each RTP packet that carries one (0 is loudest, 127 silence: -dBov, RFC 6464).
+    next ones cannot be decoded until that keyframe. `on_packet` gets each RTP packet as it
+    arrives, before aiortc handles it (and holds audio in its jitter buffer).
     """
     setattr(receiver, DECODER_QUEUE, _EncodedTap(sink, on_end))
     send_pli = _own_pli[receiver] = receiver._send_rtcp_pli
@@ -177,17 +177,15 @@ def tap_receiver(
         await send_pli(media_ssrc)
 
     receiver._send_rtcp_pli = pli_after_loss  # type: ignore[method-assign]
-    if on_audio_level is None:
+    if on_packet is None:
         return
     handle = receiver._handle_rtp_packet
 
-    async def handle_with_level(packet: RtpPacket, arrival_time_ms: int) -> None:
-        level = packet.extensions.audio_level
-        if level is not None:
-            on_audio_level(level[1])
+    async def handle_after(packet: RtpPacket, arrival_time_ms: int) -> None:
+        on_packet(packet)
         await handle(packet, arrival_time_ms=arrival_time_ms)
 
-    receiver._handle_rtp_packet = handle_with_level  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = handle_after  # type: ignore[method-assign]
 
 
 def is_tapped(receiver: RTCRtpReceiver) -> bool:

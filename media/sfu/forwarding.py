@@ -1,12 +1,13 @@
 """The encoded forwarding path: one `Publication` per published track fans out to `Forwarder`s.
 
-The publisher's receiver hands each reassembled encoded frame to `Publication.on_frame` on the
-event loop (see `aiortc_private.tap_receiver`). The frame is packetised once (rtp.py), then each
-subscriber slot's `Forwarder` writes its own RTP header in front of the shared payloads and sends
-them through its connection's SRTP transport: nothing is decoded or re-encoded, and nothing but a
-header is built per subscriber. aiortc's `RTCRtpSender` behind each slot still negotiates, sends
-RTCP sender reports (fed by `aiortc_private.count_sent`) and relays PLI/FIR and NACK to us; its own
-RTP loop waits on an `IdleTrack` that never yields a frame.
+The publisher's receiver hands each reassembled encoded video frame to `Publication.on_frame` on
+the event loop (see `aiortc_private.tap_receiver`); audio packets go on as they arrive
+(`Publication.on_packet`). The frame is packetised once (rtp.py), then each subscriber slot's
+`Forwarder` writes its own RTP header in front of the shared payloads and sends them through its
+connection's SRTP transport: nothing is decoded or re-encoded, and nothing but a header is built
+per subscriber. aiortc's `RTCRtpSender` behind each slot still negotiates, sends RTCP sender
+reports (fed by `aiortc_private.count_sent`) and relays PLI/FIR and NACK to us; its own RTP loop
+waits on an `IdleTrack` that never yields a frame.
 
 Packets go to the subscriber's socket at once (asyncio holds only what the kernel refuses at that
 instant), so there is no frame queue per subscriber: a slow subscriber loses packets in the
@@ -27,6 +28,7 @@ from aiortc import clock as rtc_clock
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RtpPacket
 
 from . import aiortc_private, rtp
 from .keyframes import KeyframeRequester, keyframe_detector
@@ -66,39 +68,67 @@ class Publication:
             self.on_frame,
             self._on_end,
             self.on_loss,
-            self.on_audio_level if info.kind == "audio" else None,
+            self.on_packet if info.kind == "audio" else None,
         )
 
     def _on_end(self) -> None:
         self.ended = True
 
     def on_frame(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
-        """Packetise one encoded frame once and send it through every attached slot.
+        """Packetise one encoded video frame once and send it through every attached slot
+        (audio frames only count: audio is forwarded packet by packet, see `on_packet`).
 
         Nothing raises out of here: called inside aiortc's receive loop, an exception would end
         the publisher's connection, and with it their media for everyone.
         """
         self.frames_in += 1
         self.last_frame_at = time.monotonic()
-        if not self.enabled or not self._sinks or not frame.data:
-            return
         try:
-            self._fan_out(codec, frame)
+            if codec is not self._codec:
+                self._codec = codec
+                self._packetize = rtp.packetizer(codec)
+                self._is_keyframe = keyframe_detector(codec.mimeType)
+            if self.info.kind != "video" or not self.enabled or not self._sinks or not frame.data:
+                return
+            packets = rtp.Packets(
+                codec.mimeType.lower(),
+                frame.timestamp,
+                self._is_keyframe(frame.data),
+                self._packetize(frame.data),
+                self._packetize is rtp.vp8_chunks,
+            )
+            self._fan_out(packets)
         except Exception:
             logger.exception("dropped a frame of %s that could not be forwarded", self.info.mid)
 
-    def _fan_out(self, codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
-        if codec is not self._codec:
-            self._codec = codec
-            self._packetize = rtp.packetizer(codec)
-            self._is_keyframe = keyframe_detector(codec.mimeType)
-        packets = rtp.Packets(
-            codec.mimeType.lower(),
-            frame.timestamp,
-            self._is_keyframe(frame.data),
-            self._packetize(frame.data),
-            self._packetize is rtp.vp8_chunks,
-        )
+    def on_packet(self, packet: RtpPacket) -> None:
+        """Audio: note speech from the ssrc-audio-level header extension (0 loudest, 127
+        silence), and forward the packet as it arrives. An Opus packet is a whole frame, so
+        there is nothing to reassemble, and aiortc's jitter buffer would add 80 ms or more."""
+        level = packet.extensions.audio_level
+        if level is not None and level[1] <= SPEAKING_LEVEL and self.enabled:
+            self.last_spoke = time.monotonic()
+        codec = self._codec  # learnt from aiortc's first reassembled frame
+        if (
+            codec is None
+            or packet.payload_type != codec.payloadType
+            or not packet.payload
+            or not self.enabled
+            or not self._sinks
+        ):
+            return
+        try:
+            mime_type = codec.mimeType.lower()
+            payloads = [packet.payload]
+            self._fan_out(
+                rtp.Packets(
+                    mime_type, packet.timestamp, True, payloads, False, packet.sequence_number
+                )
+            )
+        except Exception:
+            logger.exception("dropped a packet of %s that could not be forwarded", self.info.mid)
+
+    def _fan_out(self, packets: rtp.Packets) -> None:
         ntp = rtc_clock.current_ntp_time()
         for sink in tuple(self._sinks):
             try:
@@ -118,11 +148,6 @@ class Publication:
         if self.info.kind == "video":
             for sink in self._sinks:
                 sink.restart()
-
-    def on_audio_level(self, level: int) -> None:
-        """Note speech from the ssrc-audio-level header extension (0 loudest, 127 silence)."""
-        if level <= SPEAKING_LEVEL and self.enabled:
-            self.last_spoke = time.monotonic()
 
     def set_enabled(self, enabled: bool) -> None:
         """Start or stop forwarding; on restart every subscriber waits for a fresh keyframe."""
@@ -197,6 +222,7 @@ class Forwarder:
             [None] * HISTORY if kind == "video" else []
         )
         self._sequence = rtp.random_sequence_number()
+        self._sequence_offset = 0
         self._picture_id = 0
         self._need_keyframe = kind == "video"
         self._talkspurt = True  # audio: the marker bit goes on the first packet after a gap
@@ -280,6 +306,8 @@ class Forwarder:
             self._need_keyframe = False
         if self._offset is None:
             self._offset = self._rebase() - packets.timestamp
+            if packets.sequence is not None:
+                self._sequence_offset = (self._sequence - packets.sequence) & 0xFFFF
         timestamp = (packets.timestamp + self._offset) & 0xFFFFFFFF
         self._next_timestamp = timestamp + FRAME_STEP[self.kind]
         self._last_sent = time.monotonic()
@@ -307,6 +335,8 @@ class Forwarder:
             route.first_byte,
         )
         history, sequence = self._history, self._sequence
+        if packets.sequence is not None:  # forwarded as it came: keep the publisher's gaps
+            sequence = (packets.sequence + self._sequence_offset) & 0xFFFF
         last = len(packets.payloads) - 1
         head_size = rtp.HEADER.size + len(extensions)  # before the payload's own descriptor
         octets = marks = 0
@@ -328,7 +358,8 @@ class Forwarder:
             write(head + payload)
             octets += len(head) - head_size + len(payload)
             sequence = (sequence + 1) & 0xFFFF
-            self._sequence = sequence
+            if (sequence - self._sequence) & 0xFFFF < 0x8000:  # a late packet does not go back
+                self._sequence = sequence
         self.packets_out += last + 1
         return octets
 

@@ -46,13 +46,15 @@ def random_timestamp() -> int:
 
 class Packets(NamedTuple):
     """One encoded frame packetised for every subscriber: `payloads` lack the VP8 descriptor
-    (`vp8`: the subscriber's slot writes its own)."""
+    (`vp8`: the subscriber's slot writes its own). `sequence` is the publisher's sequence number
+    of a packet forwarded as it came (audio), so the slot keeps its gaps and order."""
 
     mime_type: str
     timestamp: int
     keyframe: bool
     payloads: list[bytes]
     vp8: bool
+    sequence: int | None = None
 
 
 Packetizer = Callable[[bytes], list[bytes]]

@@ -190,3 +190,24 @@ async def test_a_publication_survives_a_bad_frame_and_restarts_its_slots_after_a
 
 def test_first_sequence_numbers_leave_room_before_the_wrap() -> None:
     assert max(rtp.random_sequence_number() for _ in range(2000)) < 0x8000
+
+
+@pytest.mark.timeout(20)
+async def test_audio_keeps_the_publishers_gaps_and_order_and_continues_after_a_switch() -> None:
+    forwarder = Forwarder("audio")
+    wire = Wire(forwarder, OPUS, "1")
+
+    def packet(sequence: int, timestamp: int) -> rtp.Packets:
+        return rtp.Packets("audio/opus", timestamp, True, [b"%d" % sequence], False, sequence)
+
+    for sequence in (100, 101, 103, 102):  # 102 arrives late
+        forwarder.forward(packet(sequence, sequence * 960), ntp=0)
+    forwarder.restart()  # another speaker in this slot, with a sequence of their own
+    forwarder.forward(packet(40000, 7), ntp=0)
+    out = [p.sequence_number for p in wire.packets()]
+    first = out[0]
+    assert [(n - first) & 0xFFFF for n in out] == [0, 1, 3, 2, 4]
+    assert [p.payload for p in wire.packets()] == [b"100", b"101", b"103", b"102", b"40000"]
+    stamps = [p.timestamp for p in wire.packets()]
+    assert (stamps[2] - stamps[0]) & 0xFFFFFFFF == 3 * 960  # the gap is kept in time too
+    assert [p.marker for p in wire.packets()] == [1, 0, 0, 0, 1]  # a new talkspurt per speaker
