@@ -25,14 +25,14 @@ def main(port: int) -> None:
     app = web.Application()
     sio.attach(app)
 
-    @sio.on("room:join")  # type: ignore[misc]
+    @sio.on("room:join")
     async def join(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         await sio.enter_room(sid, data["room_id"])
         return {"ok": True}
 
     seq = itertools.count(1)
 
-    @sio.on("chat:send")  # type: ignore[misc]
+    @sio.on("chat:send")
     async def chat(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         n, now = next(seq), datetime.fromtimestamp(time.time(), UTC).isoformat()
         post = {

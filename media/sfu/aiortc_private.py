@@ -158,7 +158,7 @@ def tap_receiver(
     receiver: RTCRtpReceiver,
     sink: FrameSink,
     on_end: Callable[[], None],
-    on_loss: Callable[[], None],
+    on_loss: Callable[[], None] | None = None,
     on_packet: Callable[[RtpPacket], None] | None = None,
 ) -> None:
     """Route a receiver's encoded frames to `sink`; call in the `track` event, before receive().
@@ -170,13 +170,8 @@ def tap_receiver(
     arrives, before aiortc handles it (and holds audio in its jitter buffer).
     """
     setattr(receiver, DECODER_QUEUE, _EncodedTap(sink, on_end))
-    send_pli = _own_pli[receiver] = receiver._send_rtcp_pli
-
-    async def pli_after_loss(media_ssrc: int) -> None:
-        on_loss()
-        await send_pli(media_ssrc)
-
-    receiver._send_rtcp_pli = pli_after_loss  # type: ignore[method-assign]
+    if on_loss is not None:
+        _report_losses(receiver, on_loss)
     if on_packet is None:
         return
     handle = receiver._handle_rtp_packet
@@ -186,6 +181,16 @@ def tap_receiver(
         await handle(packet, arrival_time_ms=arrival_time_ms)
 
     receiver._handle_rtp_packet = handle_after  # type: ignore[method-assign]
+
+
+def _report_losses(receiver: RTCRtpReceiver, on_loss: Callable[[], None]) -> None:
+    send_pli = _own_pli[receiver] = receiver._send_rtcp_pli
+
+    async def pli_after_loss(media_ssrc: int) -> None:
+        on_loss()
+        await send_pli(media_ssrc)
+
+    receiver._send_rtcp_pli = pli_after_loss  # type: ignore[method-assign]
 
 
 def is_tapped(receiver: RTCRtpReceiver) -> bool:
