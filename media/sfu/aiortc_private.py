@@ -39,15 +39,18 @@ from aiortc import (
     RTCRtpReceiver,
     RTCRtpSender,
 )
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import HeaderExtensions, RtpPacket
 
 from .errors import MediaError
 
 DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"  # created in __init__, as the NACK generator
+NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"  # retransmission ssrc -> media ssrc, from the remote SDP
 
 # Receives each reassembled encoded frame with the codec it was sent in.
@@ -81,6 +84,10 @@ def check() -> None:
         (RTCRtpReceiver, "_handle_rtp_packet", DECODER_QUEUE),
         (RTCRtpReceiver, "_send_rtcp_pli", "_send_rtcp"),
         (RTCRtpReceiver, "_handle_rtp_packet", "_send_rtcp_pli"),
+        (RTCRtpReceiver, "_handle_rtp_packet", JITTER_BUFFER),
+        (RTCRtpReceiver, "_handle_rtp_packet", NACK_GENERATOR),
+        (JitterBuffer, "add", "_origin"),
+        (NackGenerator, "add", "missing"),
         (RTCPeerConnection, "_RTCPeerConnection__createTransceiver", "_stream_id"),
         (RTCRtpReceiver, "receive", RTX_SSRC),
         (RTCRtpSender, "_handle_rtcp_packet", "_send_keyframe"),
@@ -193,6 +200,29 @@ def _report_losses(receiver: RTCRtpReceiver, on_loss: Callable[[], None]) -> Non
     receiver._send_rtcp_pli = pli_after_loss  # type: ignore[method-assign]
 
 
+def missing_packets(receiver: RTCRtpReceiver) -> int:
+    """How many packets a video receiver is still waiting for (0 for audio: no NACKs)."""
+    nacks: NackGenerator | None = getattr(receiver, NACK_GENERATOR)
+    return len(nacks.missing) if nacks is not None else 0
+
+
+def forget_missing_packets(receiver: RTCRtpReceiver) -> None:
+    """Empty a video receiver's jitter buffer and its list of packets to NACK.
+
+    aiortc's video jitter buffer hands frames on strictly in sequence, and its NACK generator
+    asks for a missing packet again only when a new gap appears: one retransmission lost on a
+    quiet network holds every later frame back until 512 packets have piled up (many seconds).
+    After this the next packet starts the buffer afresh, as after aiortc's own resets.
+    """
+    buffer: JitterBuffer = getattr(receiver, JITTER_BUFFER)
+    if buffer._origin is not None:
+        buffer.remove(buffer.capacity)
+        buffer._origin = None
+    nacks: NackGenerator | None = getattr(receiver, NACK_GENERATOR)
+    if nacks is not None:
+        nacks.missing.clear()
+
+
 def is_tapped(receiver: RTCRtpReceiver) -> bool:
     """Tell whether `tap_receiver` replaced this receiver's decoder queue (used by tests)."""
     return isinstance(getattr(receiver, DECODER_QUEUE, None), _EncodedTap)
@@ -268,6 +298,11 @@ def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
     ssrcs (browsers probe bandwidth with RTX padding, often before any media packet)."""
     rtx: dict[int, int] = getattr(receiver, RTX_SSRC, {})
     return [s.source for s in receiver.getSynchronizationSources() if s.source not in rtx]
+
+
+def is_retransmission(receiver: RTCRtpReceiver, packet: RtpPacket) -> bool:
+    """Whether a packet came on one of the receiver's retransmission (RTX) ssrcs."""
+    return packet.ssrc in getattr(receiver, RTX_SSRC, {})
 
 
 def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> Awaitable[None]:

@@ -40,6 +40,7 @@ CLOCK_RATE = {"audio": 48000, "video": 90000}  # Opus and every video codec in R
 FRAME_STEP = {"audio": 960, "video": 3000}  # 20 ms, and 1/30 s: the gap left at a switch
 HISTORY = 512  # video packets a slot keeps for retransmission (about 4 s at 500 kbit/s)
 STALE_AFTER = 3.0  # seconds without frames after which a video is no longer offered to last-N
+STALL_AFTER = 1.0  # seconds of video packets arriving without a whole frame: a lost packet blocks
 SPEAKING_LEVEL = 50  # ssrc-audio-level at or under this (louder than -50 dBov) counts as speech
 
 
@@ -57,6 +58,8 @@ class Publication:
         self.last_spoke = 0.0
         self.frames_in = 0
         self.last_frame_at = time.monotonic()  # creation counts, so a new track gets a chance
+        self.last_packet_at = 0.0
+        self.stalls = 0
         self.keyframes = KeyframeRequester(self._send_pli)
         self._receiver = receiver
         self._sinks: list[Forwarder] = []
@@ -68,7 +71,7 @@ class Publication:
             self.on_frame,
             self._on_end,
             self.on_loss,
-            self.on_packet if info.kind == "audio" else None,
+            self.on_packet,
         )
 
     def _on_end(self) -> None:
@@ -102,9 +105,14 @@ class Publication:
             logger.exception("dropped a frame of %s that could not be forwarded", self.info.mid)
 
     def on_packet(self, packet: RtpPacket) -> None:
-        """Audio: note speech from the ssrc-audio-level header extension (0 loudest, 127
-        silence), and forward the packet as it arrives. An Opus packet is a whole frame, so
-        there is nothing to reassemble, and aiortc's jitter buffer would add 80 ms or more."""
+        """Note each media packet's arrival; for audio, note speech from the ssrc-audio-level header
+        extension (0 loudest, 127 silence) and forward the packet as it arrives. An Opus packet
+        is a whole frame, so there is nothing to reassemble, and aiortc's jitter buffer would
+        add 80 ms or more."""
+        if packet.payload and not aiortc_private.is_retransmission(self._receiver, packet):
+            self.last_packet_at = time.monotonic()  # media, not padding or a repair
+        if self.info.kind != "audio":
+            return
         level = packet.extensions.audio_level
         if level is not None and level[1] <= SPEAKING_LEVEL and self.enabled:
             self.last_spoke = time.monotonic()
@@ -137,6 +145,25 @@ class Publication:
                 # One slot's failure must not cost the other subscribers this frame.
                 logger.exception("forwarding to a subscriber slot failed; it waits for a keyframe")
                 sink.restart()
+
+    def check_stall(self, now: float) -> None:
+        """Unblock a video whose media packets arrive but whose frames do not while a packet is
+        missing: one lost for good holds aiortc's jitter buffer back (see
+        `aiortc_private.forget_missing_packets`). Its slots wait for the keyframe this asks for,
+        as after any loss. (Without a missing packet, a frame may just wait for the next one:
+        aiortc hands a frame on when the next begins, and a still screen share sends few.)"""
+        if (
+            self.info.kind == "video"
+            and now - self.last_frame_at > STALL_AFTER
+            and now - self.last_packet_at < STALL_AFTER / 2
+            and aiortc_private.missing_packets(self._receiver)
+        ):
+            logger.info("video %s stalled on a lost packet; asking for a keyframe", self.info.mid)
+            self.stalls += 1
+            self.last_frame_at = now  # one reset per stall, not one per tick
+            aiortc_private.forget_missing_packets(self._receiver)
+            self.on_loss()
+            self.keyframes.request()
 
     def live(self, now: float) -> bool:
         """Whether frames arrived lately (a client that stops a track may never say so)."""

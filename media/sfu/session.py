@@ -196,11 +196,15 @@ class Session:
             self._emit(ParticipantGone(self.session_id, participant.participant_id, state))
 
     async def _tick(self) -> None:
-        # Re-rank by speech, and forget publications whose stream ended (RTCP BYE, disconnect).
+        # Re-rank by speech, forget publications whose stream ended (RTCP BYE, disconnect), and
+        # unblock videos held back by a lost packet.
         while True:
             await asyncio.sleep(LAST_N_PERIOD)
             for key in [k for k, p in self.publications.items() if p.ended]:
                 self.publications.pop(key).close()
+            now = time.monotonic()
+            for publication in self.publications.values():
+                publication.check_stall(now)
             self.resync()
             speakers = self.speakers(time.monotonic())
             if speakers != self._speakers:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from aiortc import RTCRtpSender, RTCSessionDescription
+from aiortc.rtp import RtpPacket, is_rtcp
 
 from media.sfu import aiortc_private
 
@@ -150,3 +151,38 @@ async def test_h264_is_forwarded_when_the_publisher_prefers_it(harness: Harness)
     await receives(b, "video", 5)
     video = [r for r in b.of_kind("video") if r.frames]
     assert len(video) == 1 and video[0].sizes == {(320, 240)}
+
+
+@pytest.mark.timeout(60)
+async def test_video_recovers_within_seconds_from_a_packet_lost_for_good(harness: Harness) -> None:
+    sfu = harness.sfu()
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "b", "ub")
+    publisher = harness.client()
+    await publisher.publish(sfu, "s1", "a", [SyntheticCamera()])
+    b = await harness.subscriber(sfu, "s1", "b")
+    await receives(b, "video", 10)
+
+    # The network between publisher and SFU loses one video packet and every retransmission.
+    sender = publisher.pc.getSenders()[0]
+    transport = sender.transport
+    send_rtp = transport._send_rtp
+    lost: list[int] = []
+
+    async def lossy(data: bytes) -> None:
+        if not is_rtcp(data):
+            packet = RtpPacket.parse(data)
+            if packet.ssrc == sender._rtx_ssrc:
+                return
+            if packet.ssrc == sender._ssrc and not lost:
+                lost.append(packet.sequence_number)
+                return
+        await send_rtp(data)
+
+    transport._send_rtp = lossy  # type: ignore[method-assign]
+    await wait_until(lambda: bool(lost))
+    frames = b.frames("video")
+    # aiortc alone would hold every later frame until 512 packets piled up behind the hole.
+    await wait_until(lambda: b.frames("video") >= frames + 15, within=6)
+    video = next(p for p in sfu._sessions["s1"].publications.values() if p.info.kind == "video")
+    assert video.stalls == 1
