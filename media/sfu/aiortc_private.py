@@ -86,6 +86,7 @@ def check() -> None:
         (RTCRtpReceiver, "_handle_rtp_packet", "_send_rtcp_pli"),
         (RTCRtpReceiver, "_handle_rtp_packet", JITTER_BUFFER),
         (RTCRtpReceiver, "_handle_rtp_packet", NACK_GENERATOR),
+        (RTCRtpReceiver, "_handle_rtp_packet", "_send_rtcp_nack"),
         (JitterBuffer, "add", "_origin"),
         (NackGenerator, "add", "missing"),
         (RTCPeerConnection, "_RTCPeerConnection__createTransceiver", "_stream_id"),
@@ -204,6 +205,17 @@ def missing_packets(receiver: RTCRtpReceiver) -> int:
     """How many packets a video receiver is still waiting for (0 for audio: no NACKs)."""
     nacks: NackGenerator | None = getattr(receiver, NACK_GENERATOR)
     return len(nacks.missing) if nacks is not None else 0
+
+
+def send_nack_again(receiver: RTCRtpReceiver) -> Awaitable[None] | None:
+    """Ask the publisher again for every packet a video receiver still misses (RTCP NACK), or
+    None if it misses none."""
+    nacks: NackGenerator | None = getattr(receiver, NACK_GENERATOR)
+    sources = media_ssrcs(receiver)
+    if nacks is None or not nacks.missing or not sources:
+        return None
+    result: Awaitable[None] = receiver._send_rtcp_nack(sources[0], sorted(nacks.missing))
+    return result
 
 
 def forget_missing_packets(receiver: RTCRtpReceiver) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiortc import MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as rtc_clock
@@ -40,7 +40,8 @@ CLOCK_RATE = {"audio": 48000, "video": 90000}  # Opus and every video codec in R
 FRAME_STEP = {"audio": 960, "video": 3000}  # 20 ms, and 1/30 s: the gap left at a switch
 HISTORY = 512  # video packets a slot keeps for retransmission (about 4 s at 500 kbit/s)
 STALE_AFTER = 3.0  # seconds without frames after which a video is no longer offered to last-N
-STALL_AFTER = 1.0  # seconds of video packets arriving without a whole frame: a lost packet blocks
+RENACK_AFTER = 0.25  # seconds a missing packet holds video frames back before it is asked again
+STALL_AFTER = 1.0  # ... before it is given up and a keyframe asked for instead
 SPEAKING_LEVEL = 50  # ssrc-audio-level at or under this (louder than -50 dBov) counts as speech
 
 
@@ -60,6 +61,7 @@ class Publication:
         self.last_frame_at = time.monotonic()  # creation counts, so a new track gets a chance
         self.last_packet_at = 0.0
         self.stalls = 0
+        self._sending: set[asyncio.Future[None]] = set()
         self.keyframes = KeyframeRequester(self._send_pli)
         self._receiver = receiver
         self._sinks: list[Forwarder] = []
@@ -147,23 +149,38 @@ class Publication:
                 sink.restart()
 
     def check_stall(self, now: float) -> None:
-        """Unblock a video whose media packets arrive but whose frames do not while a packet is
-        missing: one lost for good holds aiortc's jitter buffer back (see
-        `aiortc_private.forget_missing_packets`). Its slots wait for the keyframe this asks for,
-        as after any loss. (Without a missing packet, a frame may just wait for the next one:
-        aiortc hands a frame on when the next begins, and a still screen share sends few.)"""
+        """Help a video whose media packets arrive but whose frames do not while a packet is
+        missing: aiortc's jitter buffer waits for it (up to 512 packets behind), and aiortc asks
+        for it again only when another packet goes missing. First ask again (NACK); if frames
+        are still held back after `STALL_AFTER`, give up on it (see
+        `aiortc_private.forget_missing_packets`) and ask for a keyframe, which every slot then
+        waits for, as after any loss. (Without a missing packet a frame may just wait for the
+        next one: aiortc hands a frame on when the next begins, and a still screen share sends
+        few.)"""
+        held = now - self.last_frame_at
         if (
-            self.info.kind == "video"
-            and now - self.last_frame_at > STALL_AFTER
-            and now - self.last_packet_at < STALL_AFTER / 2
-            and aiortc_private.missing_packets(self._receiver)
+            self.info.kind != "video"
+            or held < RENACK_AFTER
+            or now - self.last_packet_at > STALL_AFTER / 2
+            or not aiortc_private.missing_packets(self._receiver)
         ):
-            logger.info("video %s stalled on a lost packet; asking for a keyframe", self.info.mid)
-            self.stalls += 1
-            self.last_frame_at = now  # one reset per stall, not one per tick
-            aiortc_private.forget_missing_packets(self._receiver)
-            self.on_loss()
-            self.keyframes.request()
+            return
+        if held < STALL_AFTER:
+            nack = aiortc_private.send_nack_again(self._receiver)
+            if nack is not None:
+                self._run(nack)
+            return
+        logger.info("video %s stalled on a lost packet; asking for a keyframe", self.info.mid)
+        self.stalls += 1
+        self.last_frame_at = now  # one reset per stall, not one per tick
+        aiortc_private.forget_missing_packets(self._receiver)
+        self.on_loss()
+        self.keyframes.request()
+
+    def _run(self, send: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(send)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     def live(self, now: float) -> bool:
         """Whether frames arrived lately (a client that stops a track may never say so)."""
@@ -199,6 +216,8 @@ class Publication:
         for sink in list(self._sinks):
             sink.feed_from(None)
         self.keyframes.close()
+        for task in list(self._sending):
+            task.cancel()
 
     async def _send_pli(self) -> None:
         sources = aiortc_private.media_ssrcs(self._receiver)
