@@ -15,8 +15,9 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver
 
 from . import signalling
 from .errors import MediaError
-from .forwarding import Forwarder, Publication
+from .forwarder import Forwarder
 from .model import DEFAULT_SOURCE, SOURCES, Kind, SfuConfig, SlotInfo, Source, TrackInfo
+from .publication import Publication
 
 
 def _check_sources(sources: Mapping[str, str]) -> None:

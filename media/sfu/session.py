@@ -18,7 +18,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from . import lastn
-from .forwarding import Publication
 from .model import (
     Kind,
     Listener,
@@ -31,6 +30,7 @@ from .model import (
     SpeakersChanged,
 )
 from .participant import Participant
+from .publication import Publication
 
 logger = logging.getLogger(__name__)
 LAST_N_PERIOD = 0.5  # seconds between last-N re-rankings by speech

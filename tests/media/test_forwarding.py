@@ -8,7 +8,7 @@ import pytest
 from aiortc import RTCRtpSender, RTCSessionDescription
 from aiortc.rtp import RtpPacket, is_rtcp
 
-from media.sfu import aiortc_private
+from media.sfu import Sfu, aiortc_private
 
 from .conftest import Harness
 from .peers import Client, SyntheticCamera, ToneMicrophone, wait_until
@@ -16,6 +16,17 @@ from .peers import Client, SyntheticCamera, ToneMicrophone, wait_until
 
 async def receives(client: Client, kind: str, frames: int) -> None:
     await wait_until(lambda: client.frames(kind) >= frames)
+
+
+async def camera_to_b(sfu: Sfu, harness: Harness) -> tuple[Client, Client]:
+    """Participant a publishes a camera in session s1 and b receives it; returns both clients."""
+    sfu.join("s1", "a", "ua")
+    sfu.join("s1", "b", "ub")
+    publisher = harness.client()
+    await publisher.publish(sfu, "s1", "a", [SyntheticCamera()])
+    b = await harness.subscriber(sfu, "s1", "b")
+    await receives(b, "video", 10)
+    return publisher, b
 
 
 @pytest.mark.timeout(60)
@@ -119,11 +130,7 @@ async def _quiet(client: Client, kind: str) -> None:
 @pytest.mark.timeout(60)
 async def test_a_nack_is_answered_through_the_subscribers_srtp_session(harness: Harness) -> None:
     sfu = harness.sfu()
-    sfu.join("s1", "a", "ua")
-    sfu.join("s1", "b", "ub")
-    await harness.client().publish(sfu, "s1", "a", [SyntheticCamera()])
-    b = await harness.subscriber(sfu, "s1", "b")
-    await receives(b, "video", 5)
+    _, b = await camera_to_b(sfu, harness)
     slots = sfu._sessions["s1"].participants["b"].slots
     video = next(s.forwarder for s in slots if s.forwarder.source is not None)
 
@@ -182,12 +189,7 @@ def lose(client: Client, *, retransmissions: int | None) -> list[int]:
 @pytest.mark.timeout(60)
 async def test_a_lost_retransmission_is_asked_for_again(harness: Harness) -> None:
     sfu = harness.sfu()
-    sfu.join("s1", "a", "ua")
-    sfu.join("s1", "b", "ub")
-    publisher = harness.client()
-    await publisher.publish(sfu, "s1", "a", [SyntheticCamera()])
-    b = await harness.subscriber(sfu, "s1", "b")
-    await receives(b, "video", 10)
+    publisher, b = await camera_to_b(sfu, harness)
 
     lost = lose(publisher, retransmissions=1)
     await wait_until(lambda: bool(lost))
@@ -201,12 +203,7 @@ async def test_a_lost_retransmission_is_asked_for_again(harness: Harness) -> Non
 @pytest.mark.timeout(60)
 async def test_video_recovers_within_seconds_from_a_packet_lost_for_good(harness: Harness) -> None:
     sfu = harness.sfu()
-    sfu.join("s1", "a", "ua")
-    sfu.join("s1", "b", "ub")
-    publisher = harness.client()
-    await publisher.publish(sfu, "s1", "a", [SyntheticCamera()])
-    b = await harness.subscriber(sfu, "s1", "b")
-    await receives(b, "video", 10)
+    publisher, b = await camera_to_b(sfu, harness)
 
     lost = lose(publisher, retransmissions=None)  # one packet, and every retransmission of it
     await wait_until(lambda: bool(lost))

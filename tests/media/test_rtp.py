@@ -18,9 +18,10 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from media.sfu import rtp
-from media.sfu.forwarding import FRAME_STEP, Forwarder, Publication
+from media.sfu.forwarder import FRAME_STEP, Forwarder
 from media.sfu.keyframes import vp8_is_keyframe
 from media.sfu.model import TrackInfo
+from media.sfu.publication import Publication
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
