@@ -60,6 +60,7 @@ class Publication:
         self._receiver = receiver
         self._sinks: list[Forwarder] = []
         self._codec: RTCRtpCodecParameters | None = None
+        self._mime_type = ""
         self._packetize: rtp.Packetizer = rtp.vp8_chunks
         self._is_keyframe: Callable[[bytes], bool] = keyframe_detector("")
         aiortc_private.tap_receiver(
@@ -84,13 +85,13 @@ class Publication:
         self.last_frame_at = time.monotonic()
         try:
             if codec is not self._codec:
-                self._codec = codec
+                self._codec, self._mime_type = codec, codec.mimeType.lower()
                 self._packetize = rtp.packetizer(codec)
                 self._is_keyframe = keyframe_detector(codec.mimeType)
             if self.info.kind != "video" or not self.enabled or not self._sinks or not frame.data:
                 return
             packets = rtp.Packets(
-                codec.mimeType.lower(),
+                self._mime_type,
                 frame.timestamp,
                 self._is_keyframe(frame.data),
                 self._packetize(frame.data),
@@ -121,12 +122,11 @@ class Publication:
             or not self._sinks
         ):
             return
+        payloads = [packet.payload]
         try:
-            mime_type = codec.mimeType.lower()
-            payloads = [packet.payload]
             self._fan_out(
                 rtp.Packets(
-                    mime_type, packet.timestamp, True, payloads, False, packet.sequence_number
+                    self._mime_type, packet.timestamp, True, payloads, False, packet.sequence_number
                 )
             )
         except Exception:
