@@ -69,9 +69,9 @@ class Forwarder:
         self._sender: RTCRtpSender | None = None
         self._route: rtp.Route | None = None
         self._write: aiortc_private.RtpWriter | None = None
-        # Video packets sent lately, by sequence number: their own head, and the payload that
-        # every slot fed by the same frame shares.
-        self._history: list[tuple[bytes, bytes] | None] = (
+        # Video packets sent lately, by sequence number: their header and VP8 descriptor, and
+        # the payload every slot fed by the same frame shares.
+        self._history: list[tuple[bytes, bytes, bytes] | None] = (
             [None] * HISTORY if kind == "video" else []
         )
         self._sequence = rtp.random_sequence_number()
@@ -191,7 +191,6 @@ class Forwarder:
         if packets.sequence is not None:  # forwarded as it came: keep the publisher's gaps
             sequence = (packets.sequence + self._sequence_offset) & 0xFFFF
         last = len(packets.payloads) - 1
-        head_size = rtp.HEADER.size + len(extensions)  # before the payload's own descriptor
         octets = marks = 0
         if packets.vp8:
             start, middle = rtp.vp8_descriptors(self._picture_id)
@@ -205,11 +204,11 @@ class Forwarder:
             if self.kind == "video":
                 marks = 0x80 if index == last else 0
             header = pack(first, marks | payload_type, sequence, timestamp, ssrc)
-            head = header + extensions + (middle if index else start)
+            descriptor = middle if index else start
             if history:
-                history[sequence % HISTORY] = (head, payload)
-            write(head + payload)
-            octets += len(head) - head_size + len(payload)
+                history[sequence % HISTORY] = (header, descriptor, payload)
+            write(b"".join((header, extensions, descriptor, payload)))
+            octets += len(descriptor) + len(payload)
             sequence = (sequence + 1) & 0xFFFF
             if (sequence - self._sequence) & 0xFFFF < 0x8000:  # a late packet does not go back
                 self._sequence = sequence
@@ -221,10 +220,13 @@ class Forwarder:
         if not self._history or self._write is None:
             return
         sent = self._history[sequence_number % HISTORY]
-        if sent is None or int.from_bytes(sent[0][2:4], "big") != sequence_number:
+        if sent is None or self._route is None:
+            return
+        header, descriptor, payload = sent
+        if int.from_bytes(header[2:4], "big") != sequence_number:
             return
         try:
-            self._write(sent[0] + sent[1])
+            self._write(b"".join((header, self._route.extensions, descriptor, payload)))
         except ConnectionError:  # closed, or older than the SRTP replay window
             return
         self.retransmitted += 1
