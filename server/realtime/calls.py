@@ -263,7 +263,7 @@ class Calls:
             self._spawn(self.drop(call, seat))
 
     def _speakers_changed(self, event: SpeakersChanged) -> None:
-        call = next((c for c in self.calls.values() if c.session.id == event.session_id), None)
+        call = self._call_of(event.session_id)
         if call is None:
             return
         speaking = sorted(
@@ -272,13 +272,15 @@ class Calls:
         payload = {"room_id": call.room_id, "session_id": call.session.id, "speaking": speaking}
         self._spawn(self.hub.sio.emit("media:speaking", payload, room=room_channel(call.room_id)))
 
+    def _call_of(self, session_id: str) -> Call | None:
+        return next((c for c in self.calls.values() if c.session.id == session_id), None)
+
     def _find(self, session_id: str, participant_id: str) -> tuple[Call, Seat] | None:
-        for call in self.calls.values():
-            if call.session.id == session_id:
-                for seat in call.seats.values():
-                    if seat.participant_id == participant_id:
-                        return call, seat
-        return None
+        call = self._call_of(session_id)
+        if call is None:
+            return None
+        seat = next((s for s in call.seats.values() if s.participant_id == participant_id), None)
+        return None if seat is None else (call, seat)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coroutine)
