@@ -95,7 +95,6 @@ class Publication:
                 frame.timestamp,
                 self._is_keyframe(frame.data),
                 self._packetize(frame.data),
-                self._packetize is rtp.vp8_chunks,
             )
             self._fan_out(packets)
         except Exception:
@@ -126,7 +125,7 @@ class Publication:
         try:
             self._fan_out(
                 rtp.Packets(
-                    self._mime_type, packet.timestamp, True, payloads, False, packet.sequence_number
+                    self._mime_type, packet.timestamp, True, payloads, packet.sequence_number
                 )
             )
         except Exception:

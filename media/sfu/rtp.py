@@ -45,16 +45,21 @@ def random_timestamp() -> int:
 
 
 class Packets(NamedTuple):
-    """One encoded frame packetised for every subscriber: `payloads` lack the VP8 descriptor
-    (`vp8`: the subscriber's slot writes its own). `sequence` is the publisher's sequence number
-    of a packet forwarded as it came (audio), so the slot keeps its gaps and order."""
+    """One encoded frame packetised for every subscriber (`mime_type` in lower case). VP8
+    payloads lack their descriptor: the subscriber's slot writes its own. `sequence` is the
+    publisher's sequence number of a packet forwarded as it came (audio), so the slot keeps its
+    gaps and order."""
 
     mime_type: str
     timestamp: int
     keyframe: bool
     payloads: list[bytes]
-    vp8: bool
     sequence: int | None = None
+
+    @property
+    def vp8(self) -> bool:
+        """Whether the payloads are VP8 bodies that need a descriptor (see `vp8_chunks`)."""
+        return self.mime_type == "video/vp8"
 
 
 Packetizer = Callable[[bytes], list[bytes]]

@@ -67,7 +67,7 @@ class Wire:
 
 
 def video_packets(data: bytes, timestamp: int) -> rtp.Packets:
-    return rtp.Packets("video/vp8", timestamp, vp8_is_keyframe(data), rtp.vp8_chunks(data), True)
+    return rtp.Packets("video/vp8", timestamp, vp8_is_keyframe(data), rtp.vp8_chunks(data))
 
 
 @pytest.mark.timeout(20)
@@ -142,7 +142,7 @@ async def test_audio_marks_only_the_first_packet_of_a_talkspurt() -> None:
     forwarder = Forwarder("audio")
     wire = Wire(forwarder, OPUS, "1")
     for index in range(3):
-        frame = rtp.Packets("audio/opus", index * 960, True, [b"opus%d" % index], False)
+        frame = rtp.Packets("audio/opus", index * 960, True, [b"opus%d" % index])
         forwarder.forward(frame, ntp=0)
     packets = wire.packets()
     assert [p.marker for p in packets] == [1, 0, 0]
@@ -154,7 +154,7 @@ async def test_audio_marks_only_the_first_packet_of_a_talkspurt() -> None:
 async def test_a_codec_the_subscriber_did_not_negotiate_is_not_sent() -> None:
     forwarder = Forwarder("video")
     wire = Wire(forwarder, VP8, "0")
-    forwarder.forward(rtp.Packets("video/h264", 0, True, [b"\x65nal"], False), ntp=0)
+    forwarder.forward(rtp.Packets("video/h264", 0, True, [b"\x65nal"]), ntp=0)
     assert wire.sent == [] and forwarder.frames_dropped == 1
 
 
@@ -199,7 +199,7 @@ async def test_audio_keeps_the_publishers_gaps_and_order_and_continues_after_a_s
     wire = Wire(forwarder, OPUS, "1")
 
     def packet(sequence: int, timestamp: int) -> rtp.Packets:
-        return rtp.Packets("audio/opus", timestamp, True, [b"%d" % sequence], False, sequence)
+        return rtp.Packets("audio/opus", timestamp, True, [b"%d" % sequence], sequence)
 
     for sequence in (100, 101, 103, 102):  # 102 arrives late
         forwarder.forward(packet(sequence, sequence * 960), ntp=0)
