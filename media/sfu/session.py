@@ -206,7 +206,7 @@ class Session:
             for publication in self.publications.values():
                 publication.check_stall(now)
             self.resync()
-            speakers = self.speakers(time.monotonic())
+            speakers = self.speakers(now)
             if speakers != self._speakers:
                 self._speakers = speakers
                 self._emit(SpeakersChanged(self.session_id, speakers))
