@@ -46,6 +46,17 @@ def post_json(row: Row) -> dict[str, Any]:
     }
 
 
+def post_ref(post: dict[str, Any]) -> dict[str, Any]:
+    """What every reader may know of a post a teacher hid: which post, and that it is hidden."""
+    return {
+        "id": post["id"],
+        "room_id": post["room_id"],
+        "thread_id": post["thread_id"],
+        "seq": post["seq"],
+        "hidden": True,
+    }
+
+
 def thread_json(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],

@@ -12,7 +12,7 @@ from typing import Any
 
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.forum import Forum, check_title
-from rooms.forum_shapes import THREAD_SELECT, thread_json
+from rooms.forum_shapes import THREAD_SELECT, post_ref, thread_json
 from rooms.ids import new_id
 from rooms.models import User, iso
 from rooms.policy import Action, may, require
@@ -56,6 +56,8 @@ class Moderation:
                 raise Conflict("The room's chat cannot be renamed.")
             if thread["author"]["id"] != user.id and not teacher:
                 raise Forbidden("Only the author or a teacher can rename a thread.")
+            if not teacher:  # a rename is a write: mutes, locks and a demotion apply
+                await self.forum.writable(user, thread_id)
             columns["title"] = check_title(changes["title"])
         for flag in ("pinned", "locked"):
             if changes.get(flag) is not None:
@@ -147,7 +149,10 @@ class Moderation:
                 post_id,
             )
             changed = {**post, "hidden": hidden}
-            await tx.emit(post["room_id"], "post:hide" if hidden else "post:restore", changed)
+            if hidden:  # the text stays with teachers, who hold it already
+                await tx.emit(post["room_id"], "post:hide", post_ref(post))
+            else:
+                await tx.emit(post["room_id"], "post:restore", changed)
             return changed
 
         return await self.db.write(apply)

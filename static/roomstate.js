@@ -271,9 +271,12 @@ const HANDLERS = {
     this.emit("room", this.room);
   },
   // Hidden posts stay visible (marked) to teachers; members no longer see them.
+  // The event carries no text: teachers keep the post they hold, marked hidden.
   "post:hide"(post) {
-    if (this.isTeacher) HANDLERS["post:edit"].call(this, post);
-    else {
+    if (this.isTeacher) {
+      const old = this.posts.get(post.thread_id)?.get(post.id);
+      if (old) HANDLERS["post:edit"].call(this, { ...old, hidden: true });
+    } else {
       const map = this.posts.get(post.thread_id);
       if (map) map.delete(post.id);
       this.emit("post:delete", post);

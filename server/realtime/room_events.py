@@ -28,7 +28,7 @@ def handlers(hub: Hub, log: EventLog) -> dict[str, Handler]:
         await hub.join(caller, request.room_id)  # subscribe first: nothing can fall in between
         seq = await log.latest(request.room_id)
         missed, has_more = (
-            await log.since(request.room_id, request.since)
+            await log.since(caller.user, request.room_id, request.since)
             if request.since is not None
             else ([], False)
         )
