@@ -111,7 +111,9 @@ class Forum:
     async def post(self, user: User, post_id: str) -> tuple[dict[str, Any], str]:
         """A visible post and the caller's role in its room (NotFound for outsiders)."""
         row = await self.db.fetchone(
-            f"{POST_SELECT} WHERE posts.id = ? AND posts.deleted_at IS NULL", (post_id,)
+            f"{POST_SELECT} JOIN threads ON threads.id = posts.thread_id WHERE posts.id = ?"
+            " AND posts.deleted_at IS NULL AND threads.deleted_at IS NULL",
+            (post_id,),
         )
         role = await self.rooms.role(row["room_id"], user.id) if row is not None else None
         if row is None or role is None or (row["hidden"] and not may(role, Action.MODERATE)):
@@ -147,6 +149,10 @@ class Forum:
         return await self.db.write(
             lambda tx: write_post(tx, target["id"], room_id, user, body, self.clock())
         )
+
+    async def writable(self, user: User, thread_id: str) -> Row:
+        """The thread, once the caller may write in it now (role, lock, chat mode, mute)."""
+        return await self._write_target(user, thread_id=thread_id)
 
     async def _write_target(
         self, user: User, *, thread_id: str | None = None, room_id: str | None = None
@@ -187,12 +193,16 @@ class Forum:
             raise Forbidden(f"A teacher muted you here for {minutes} more minute(s).")
 
     async def edit_post(self, user: User, post_id: str, body: str) -> dict[str, Any]:
-        """Only the author edits a body; the previous one is kept in the history teachers read."""
+        """Only the author edits a body, and only where they could post it now (an edit is a
+        write: mutes, locks, the chat mode and a demotion apply). The previous body is kept in the
+        history teachers read."""
         post, _ = await self.post(user, post_id)
         if post["author"]["id"] != user.id:
             raise Forbidden("Only the author can edit a post.")
-        thread, _ = await self.thread(user, post["thread_id"])
-        body = check_body(body, MAX_CHAT if thread["kind"] == "chat" else MAX_BODY)
+        if post["hidden"]:
+            raise Forbidden("A teacher hid this post.")
+        target = await self.writable(user, post["thread_id"])
+        body = check_body(body, MAX_CHAT if target["kind"] == "chat" else MAX_BODY)
 
         async def apply(tx: Tx) -> dict[str, Any]:
             now = self.clock()
@@ -226,6 +236,10 @@ class Forum:
             raise Invalid(f"emoji: one of {' '.join(REACTIONS)}.")
         post, role = await self.post(user, post_id)
         require(role, Action.REACT)
+        if post["hidden"]:
+            raise Forbidden("A teacher hid this post.")
+        if not may(role, Action.MODERATE):
+            await self._check_not_muted(post["room_id"], user)
 
         async def apply(tx: Tx) -> dict[str, Any]:
             if on:
@@ -262,6 +276,7 @@ class Forum:
         rows = await self.db.fetchall(
             f"{POST_SELECT} JOIN mentions ON mentions.post_id = posts.id"
             " JOIN memberships ON memberships.room_id = posts.room_id AND memberships.user_id = ?"
+            " JOIN threads ON threads.id = posts.thread_id AND threads.deleted_at IS NULL"
             " WHERE mentions.user_id = ? AND posts.deleted_at IS NULL AND posts.hidden = 0"
             " ORDER BY mentions.created_at LIMIT 200",
             (user.id, user.id),

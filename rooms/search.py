@@ -52,6 +52,7 @@ class Search:
             " snippet(posts_fts, 0, '[', ']', '…', 12) AS snippet"
             " FROM posts_fts JOIN posts ON posts.rowid = posts_fts.rowid"
             " JOIN users ON users.id = posts.author_id"
+            " JOIN threads ON threads.id = posts.thread_id AND threads.deleted_at IS NULL"
             f" WHERE posts_fts MATCH ? AND posts.room_id = ? AND posts.deleted_at IS NULL{hidden}"
             " ORDER BY bm25(posts_fts) LIMIT ?",
             (query, room_id, limit),
