@@ -140,14 +140,16 @@ class Database:
         return await future
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        assert self._reader is not None
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a query and read all its rows in one step of the reader's thread. A statement left
+        open between steps would hold the reader's snapshot, and every query that other requests
+        interleave meanwhile would read that old snapshot: a reply built after a write could miss
+        it. Finished in one step, each query starts from the latest commit."""
         assert self._reader is not None
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, params))
 
     async def _write_loop(self) -> None:
         while True:
