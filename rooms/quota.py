@@ -11,6 +11,7 @@ moment (the transaction's check catches that) but it never counts a file twice.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
 from rooms.errors import TooLarge
@@ -56,6 +57,8 @@ class Quotas:
         self.db = db
         self.limit = limit
         self._reserved: defaultdict[str, int] = defaultdict(int)
+        # The committing job releases a reservation in the database's writer thread.
+        self._lock = threading.Lock()
 
     async def reserve(self, room_id: str, expected: int = 0) -> Reservation:
         """A reservation for an upload into `room_id`, already holding `expected` bytes."""
@@ -66,17 +69,19 @@ class Quotas:
 
     def hold(self, reservation: Reservation, count: int) -> None:
         room = reservation.room_id
-        if reservation.used + self._reserved[room] + count > self.limit:
-            raise quota_exceeded()
-        self._reserved[room] += count
-        reservation.bytes += count
+        with self._lock:
+            if reservation.used + self._reserved[room] + count > self.limit:
+                raise quota_exceeded()
+            self._reserved[room] += count
+            reservation.bytes += count
 
     def drop(self, reservation: Reservation) -> None:
         room = reservation.room_id
-        self._reserved[room] -= reservation.bytes
-        reservation.bytes = 0
-        if not self._reserved[room]:
-            del self._reserved[room]
+        with self._lock:
+            self._reserved[room] -= reservation.bytes
+            reservation.bytes = 0
+            if not self._reserved[room]:
+                del self._reserved[room]
 
     async def check(self, tx: Tx, room_id: str, adding: int) -> None:
         """Inside the committing transaction: raise `quota_exceeded` unless `adding` bytes fit."""

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from rooms.store.db import Database, RoomEvent, Tx, migrate
 
 
 async def test_migrations_apply_once_on_a_fresh_database_and_never_again(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "db.sqlite3", isolation_level=None) as conn:
-        first = await migrate(conn)
-        again = await migrate(conn)
-        async with conn.execute("SELECT version FROM schema_migrations ORDER BY version") as cur:
-            versions = [row[0] for row in await cur.fetchall()]
+    conn = sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)
+    first = migrate(conn)
+    again = migrate(conn)
+    versions = [
+        row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+    ]
+    conn.close()
     assert first[0].startswith("0001_") and again == []
     assert versions == [int(name.split("_", 1)[0]) for name in first]
 
