@@ -191,3 +191,31 @@ async def test_the_owner_edits_and_deletes_the_room(room: Room) -> None:
     assert edited["name"] == "Rivers" and edited["settings"]["lobby"] is True
     await owner.call("DELETE", f"/api/rooms/{room['id']}", status=204)
     await owner.call("GET", f"/api/rooms/{room['id']}", status=404)
+
+
+async def test_a_partner_teacher_sees_and_revokes_only_invites_they_could_make(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    path = f"/api/rooms/{room['id']}/invites"
+    partner = await people("partner")
+    invite = await owner.call("POST", path, {"role": "teacher"}, status=201)
+    await partner.call("POST", "/api/join", {"code": invite["code"]})
+    kept = await owner.call("POST", path, {"role": "teacher"}, status=201)
+    pupils = await owner.call("POST", path, {"role": "member"}, status=201)
+    await partner.call("POST", path, {"role": "teacher"}, status=403)
+    own = await partner.call("POST", path, {"role": "guest"}, status=201)
+
+    listed = await partner.call("GET", path)
+    assert [i["code"] for i in listed] == [pupils["code"], own["code"]]
+    # Unseen, a teacher code cannot be revoked either: the same answer as an unknown code.
+    refused = await partner.call("DELETE", f"{path}/{kept['code']}", status=404)
+    assert refused["error"]["code"] == "invalid_code"
+    await partner.call("DELETE", f"{path}/{pupils['code']}", status=204)
+    codes = {i["code"]: i["revoked"] for i in await owner.call("GET", path)}
+    assert codes == {
+        invite["code"]: False,
+        kept["code"]: False,
+        pupils["code"]: True,
+        own["code"]: False,
+    }
