@@ -64,11 +64,18 @@ class Rooms:
         )
         return Member(User.from_row(row), row["room_role"]) if row is not None else None
 
-    async def require(self, user: User, room_id: str, action: Action) -> str:
-        """The caller's role, once it is known they may do `action` here (else NotFound/Forbidden)."""
+    async def require(
+        self, user: User, room_id: str, action: Action, *, thing: tuple[str, str] | None = None
+    ) -> str:
+        """The caller's role, once it is known they may do `action` here (else NotFound/Forbidden).
+
+        `thing` is the `(kind, id)` of what the caller asked for through its room (a file, a
+        session): a non-member is then told that thing does not exist, word for word what a
+        made-up id gets, so an id never reveals that it belongs to some room.
+        """
         role = await self.role(room_id, user.id)
         if role is None:
-            raise NotFound("room", room_id)
+            raise NotFound(*(thing or ("room", room_id)))
         require(role, action)
         return role
 

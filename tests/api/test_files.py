@@ -197,6 +197,33 @@ async def test_another_rooms_file_is_not_found(people: People, room: Room) -> No
     assert await outsider.call("GET", f"/api/rooms/{other['id']}/files") == []
 
 
+async def test_another_rooms_file_gets_the_answer_of_a_made_up_id(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    made = await upload(owner, room["id"], "a.png", png())
+    trashed = await upload(owner, room["id"], "b.txt", b"old")
+    await owner.call("DELETE", f"/api/files/{trashed['id']}", status=204)
+    outsider = await people("outsider")
+    await outsider.call("POST", "/api/rooms", {"name": "Other"}, status=201)
+    for method, path in [
+        ("GET", ""),
+        ("GET", "?version=1"),
+        ("GET", "/content"),
+        ("GET", "/content?version=1"),
+        ("GET", "/versions"),
+        ("GET", "/thumbnail"),
+        ("DELETE", ""),
+        ("POST", "/restore"),
+    ]:
+        for file_id in (made["id"], trashed["id"]):
+            real = await outsider.call(method, f"/api/files/{file_id}{path}", status=404)
+            made_up = await outsider.call(method, f"/api/files/nosuchfile{path}", status=404)
+            assert (
+                real == made_up == {"error": {"code": "not_found", "message": "No such file."}}
+            ), (method, path)
+
+
 async def test_identical_bytes_are_stored_once(room: Room, settings: Any) -> None:
     owner: Person = room["_owner"]
     data = os.urandom(50_000)

@@ -169,6 +169,45 @@ async def test_a_pupil_can_never_read_another_room(people: People, room: Room) -
     }
 
 
+async def test_another_rooms_threads_and_posts_get_the_answer_of_made_up_ids(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    thread = await open_thread(owner, room["id"], "Private", "secret words")
+    [post] = await owner.call("GET", f"/api/threads/{thread['id']}/posts")
+    teacher = await people("elsewhere")
+    other = await teacher.call("POST", "/api/rooms", {"name": "Other"}, status=201)
+    routes: list[tuple[str, str, str, Any]] = [
+        ("thread", "GET", "/api/threads/{}", None),
+        ("thread", "PATCH", "/api/threads/{}", {"title": "mine"}),
+        ("thread", "DELETE", "/api/threads/{}", None),
+        ("thread", "GET", "/api/threads/{}/posts", None),
+        ("thread", "POST", "/api/threads/{}/posts", {"body": "x"}),
+        ("thread", "POST", "/api/threads/{}/read", {"seq": 1}),
+        ("post", "PATCH", "/api/posts/{}", {"body": "x"}),
+        ("post", "DELETE", "/api/posts/{}", None),
+        ("post", "GET", "/api/posts/{}/history", None),
+        ("post", "POST", "/api/posts/{}/reactions", {"emoji": "👍", "on": True}),
+        ("post", "POST", "/api/posts/{}/report", {"reason": "x"}),
+        ("post", "POST", "/api/posts/{}/hide", {"hidden": True}),
+    ]
+    for kind, method, path, body in routes:
+        real_id = thread["id"] if kind == "thread" else post["id"]
+        real = await teacher.call(method, path.format(real_id), body, status=404)
+        made_up = await teacher.call(method, path.format("nosuchid"), body, status=404)
+        expected = {"error": {"code": "not_found", "message": f"No such {kind}."}}
+        assert real == made_up == expected, (method, path)
+    sio = await teacher.connect()
+    for room_id in (room["id"], other["id"]):
+        for thread_id in (thread["id"], "nosuchid"):
+            message = {"room_id": room_id, "thread_id": thread_id, "body": "x"}
+            ack = await sio.call("chat:send", message, timeout=10)
+            assert ack == {
+                "ok": False,
+                "error": {"code": "not_found", "message": "No such thread."},
+            }, message
+
+
 async def test_reports_hiding_and_restoring(people: People, room: Room) -> None:
     owner: Person = room["_owner"]
     pupil = await join_as_pupil(people, owner, room["id"])
