@@ -18,6 +18,7 @@ from rooms.models import User, iso
 from rooms.policy import Action, may, require
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Tx
+from rooms.text import lines
 
 MAX_MUTE_MINUTES = 7 * 24 * 60
 
@@ -156,6 +157,7 @@ class Moderation:
         """Any member asks the room's teachers to look at a post."""
         post, role = await self.forum.post(user, post_id)
         require(role, Action.REPORT)
+        reason = lines(reason, prose=True).strip()
         if len(reason) > 1000:
             raise Invalid("reason: at most 1000 characters.")
         report_id = new_id()

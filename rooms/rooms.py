@@ -10,22 +10,24 @@ from rooms.ids import new_id
 from rooms.models import Member, Room, User
 from rooms.policy import Action, require, require_manage
 from rooms.store.db import Database, Row, Tx
+from rooms.text import lines, one_line
 
 CHAT_TITLE = "Chat"
 SETTINGS_BOOL = ("lobby", "pupils_camera_off")
 
 
 def check_room_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = one_line(name)
     if not 1 <= len(name) <= 120:
         raise Invalid("name: 1 to 120 characters.")
     return name
 
 
 def check_description(description: str) -> str:
+    description = lines(description).strip()
     if len(description) > 4000:
         raise Invalid("description: at most 4000 characters.")
-    return description.strip()
+    return description
 
 
 def _settings(row: Row) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from rooms.policy import Action
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Row, Tx
 from rooms.summary import post_summary
+from rooms.text import one_line
 
 DEFAULT_TITLE = "Live session"
 MAX_TITLE = 120
@@ -69,7 +70,7 @@ class LiveSession:
 
 
 def check_title(title: str | None) -> str:
-    title = " ".join((title or "").split()) or DEFAULT_TITLE
+    title = one_line(title or "") or DEFAULT_TITLE
     if len(title) > MAX_TITLE:
         raise Invalid(f"title: at most {MAX_TITLE} characters.")
     return title

@@ -224,6 +224,20 @@ async def test_another_rooms_file_gets_the_answer_of_a_made_up_id(
             ), (method, path)
 
 
+async def test_folder_names_lose_control_and_direction_characters(room: Room) -> None:
+    owner: Person = room["_owner"]
+    base = f"/api/rooms/{room['id']}/folders"
+    made = await owner.call(
+        "POST", base, {"path": "\u202eevil\u0000/\u2066week\u200f1\u2069"}, status=201
+    )
+    assert made["path"] == "evil/week1"
+    moved = await owner.call("PATCH", base, {"path": "evil", "new_path": "ok\u202e\x1b"})
+    assert moved["path"] == "ok"
+    stored = await upload(owner, room["id"], "a.txt", b"x", folder="\u2067maps\x00")
+    assert stored["folder"] == "maps"
+    assert await owner.call("GET", base) == ["maps", "ok", "ok/week1"]
+
+
 async def test_identical_bytes_are_stored_once(room: Room, settings: Any) -> None:
     owner: Person = room["_owner"]
     data = os.urandom(50_000)

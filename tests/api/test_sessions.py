@@ -143,6 +143,14 @@ async def test_media_end_names_a_session_of_the_room_it_is_sent_for(
     assert got["status"] == "live"
 
 
+async def test_session_titles_lose_control_and_direction_characters(room: Room) -> None:
+    owner: Person = room["_owner"]
+    planned = await schedule(owner, room["id"], 2, "\u202eRivers\u0000 \u2066and seas\u2069")
+    assert planned["title"] == "Rivers and seas"
+    empty = await schedule(owner, room["id"], 3, "\u202e\u0000")
+    assert empty["title"] == "Live session"
+
+
 async def test_a_teacher_joining_the_call_starts_the_session_planned_around_now(
     room: Room,
 ) -> None:
