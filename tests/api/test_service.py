@@ -1,10 +1,12 @@
-"""Service routes: health, and metrics only for the bearer of their token."""
+"""Service routes: health, metrics only for the bearer of their token, no software versions."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from aiohttp.test_utils import TestServer
 
 from server.config import Settings
 from tests.conftest import Person, with_settings
@@ -57,3 +59,20 @@ async def test_metrics_need_their_bearer_token(people: People) -> None:
         text = await response.text()
         assert response.status == 200 and "twinrooms_http_requests_total" in text
         assert 'route="/healthz"' in text
+
+
+async def test_no_answer_names_the_server_software(people: People, server: TestServer) -> None:
+    visitor = await people(signup=False)
+    for path in ("/", "/healthz", "/api/me", "/api/nothing", "/metrics", "/static/app.js",
+                 "/socket.io/?EIO=4&transport=polling"):  # fmt: skip
+        response = await visitor.client.get(path)
+        assert response.headers.get("Server") == "twinrooms", (path, response.headers)
+    # Even a request that never reaches the application (it cannot be parsed).
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"NOT A REQUEST\r\n\r\n")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.read(4096), timeout=5)
+    writer.close()
+    await writer.wait_closed()
+    assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), head
+    assert b"aiohttp" not in head and b"Python" not in head, head
