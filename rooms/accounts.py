@@ -12,6 +12,7 @@ from rooms.ids import new_id
 from rooms.models import User
 from rooms.passwords import Passwords
 from rooms.store.db import Database, Tx
+from rooms.text import one_line
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 COUNTRY = re.compile(r"[A-Z]{2}")
@@ -36,7 +37,7 @@ def check_password(password: str) -> str:
 
 
 def check_display_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = one_line(name)
     if not 1 <= len(name) <= 64:
         raise Invalid("display_name: 1 to 64 characters.")
     return name

@@ -145,7 +145,9 @@ class Archive:
     async def get(self, user: User, file_id: str, version: int | None = None) -> StoredFile:
         """A file (or one of its versions) the caller may read; a trashed one only for teachers."""
         current = await self._load(file_id)
-        role = await self.rooms.require(user, current.room_id, Action.READ_FILES)
+        role = await self.rooms.require(
+            user, current.room_id, Action.READ_FILES, thing=("file", file_id)
+        )
         if current.deleted and not may(role, Action.MODERATE):
             raise NotFound("file", file_id)
         if version is None or version == current.version:
@@ -184,7 +186,7 @@ class Archive:
     async def restore(self, user: User, file_id: str) -> StoredFile:
         """Bring a file back from the trash (teachers); emits `file:new` with the full file."""
         stored = await self._load(file_id)
-        await self.rooms.require(user, stored.room_id, Action.MODERATE)
+        await self.rooms.require(user, stored.room_id, Action.MODERATE, thing=("file", file_id))
         if not stored.deleted:
             raise Conflict("This file is not deleted.")
         total = await self.db.fetchone(

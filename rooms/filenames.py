@@ -11,25 +11,17 @@ from __future__ import annotations
 import unicodedata
 
 from rooms.errors import Invalid
+from rooms.text import visible
 
 MAX_NAME_BYTES = 255
 MAX_FOLDER_DEPTH = 16
 MAX_FOLDER_BYTES = 1024
-# Bidirectional overrides and isolates make `gpj.exe` look like `exe.jpg`; zero-width ones hide.
-INVISIBLE = frozenset(
-    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
-)
 
 
 def _printable(text: str) -> str:
-    """`text` NFC-normalised without control, format-override or separator characters."""
-    text = unicodedata.normalize("NFC", text)
-    kept = (
-        c
-        for c in text
-        if c not in INVISIBLE and unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp")
-    )
-    return "".join(kept)
+    """`text` NFC-normalised without control, bidirectional, zero-width or separator characters
+    (bidirectional overrides make `gpj.exe` look like `exe.jpg`; zero-width ones hide)."""
+    return visible(unicodedata.normalize("NFC", text))
 
 
 def _cap(text: str, limit: int) -> str:

@@ -13,6 +13,7 @@ from rooms.models import User, iso
 from rooms.policy import Action, may, require
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Row, Tx
+from rooms.text import lines, one_line
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
@@ -21,6 +22,8 @@ REACTIONS = ("👍", "❤️", "😂", "😮", "🎉", "👏")
 
 
 def check_body(body: str, limit: int) -> str:
+    """A post's Markdown: its lines and any script's direction kept, no control characters."""
+    body = lines(body, prose=True)
     if not body.strip():
         raise Invalid("body: must not be empty.")
     if len(body) > limit:
@@ -29,7 +32,7 @@ def check_body(body: str, limit: int) -> str:
 
 
 def check_title(title: str) -> str:
-    title = " ".join(title.split())
+    title = one_line(title)
     if not 1 <= len(title) <= MAX_TITLE:
         raise Invalid(f"title: 1 to {MAX_TITLE} characters.")
     return title

@@ -17,7 +17,7 @@ from rooms.accounts import (
 from rooms.errors import Invalid, InvalidCode
 from rooms.ids import new_id
 from rooms.models import Invite, Room, User
-from rooms.policy import Action, invite_action, require
+from rooms.policy import Action, invite_action, may
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Tx
 
@@ -95,25 +95,25 @@ class Invites:
         return invite
 
     async def codes(self, actor: User, room_id: str) -> list[Invite]:
-        await self.rooms.require(actor, room_id, Action.INVITE)
+        """The room's invites that the caller could have created: a partner teacher never sees
+        the owner's teacher codes, which would let them hand teacher rights on."""
+        role = await self.rooms.require(actor, room_id, Action.INVITE)
         rows = await self.db.fetchall(
             "SELECT * FROM invites WHERE room_id = ? ORDER BY created_at, code", (room_id,)
         )
-        return [Invite.from_row(row) for row in rows]
+        return [Invite.from_row(row) for row in rows if may(role, invite_action(row["role"]))]
 
     async def revoke(self, actor: User, room_id: str, code: str) -> None:
+        """Revoke one of the invites `codes` shows the caller; any other code is unknown to them."""
         role = await self.rooms.require(actor, room_id, Action.INVITE)
+        code = normalise_code(code)
         row = await self.db.fetchone(
-            "SELECT role FROM invites WHERE room_id = ? AND code = ?",
-            (room_id, normalise_code(code)),
+            "SELECT role FROM invites WHERE room_id = ? AND code = ?", (room_id, code)
         )
-        if row is None:
+        if row is None or not may(role, invite_action(row["role"])):
             raise InvalidCode()
-        require(role, invite_action(row["role"]))
         await self.db.write(
-            lambda tx: tx.execute(
-                "UPDATE invites SET revoked = 1 WHERE code = ?", (normalise_code(code),)
-            )
+            lambda tx: tx.execute("UPDATE invites SET revoked = 1 WHERE code = ?", (code,))
         )
 
     async def join(

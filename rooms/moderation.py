@@ -15,9 +15,10 @@ from rooms.forum import Forum, check_title
 from rooms.forum_shapes import THREAD_SELECT, post_ref, thread_json
 from rooms.ids import new_id
 from rooms.models import User, iso
-from rooms.policy import Action, may, require
+from rooms.policy import Action, may, require, require_silence
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Tx
+from rooms.text import lines
 
 MAX_MUTE_MINUTES = 7 * 24 * 60
 
@@ -161,6 +162,7 @@ class Moderation:
         """Any member asks the room's teachers to look at a post."""
         post, role = await self.forum.post(user, post_id)
         require(role, Action.REPORT)
+        reason = lines(reason, prose=True).strip()
         if len(reason) > 1000:
             raise Invalid("reason: at most 1000 characters.")
         report_id = new_id()
@@ -225,10 +227,7 @@ class Moderation:
         target = await self.rooms.role(room_id, target_id)
         if target is None:
             raise NotFound("member", target_id)
-        if (
-            may(target, Action.MODERATE) and not may(role, Action.MANAGE_TEACHERS)
-        ) or target == "owner":
-            raise Forbidden("Teachers cannot be muted here.")
+        require_silence(role, target)
         if not 0 <= minutes <= MAX_MUTE_MINUTES:
             raise Invalid(f"minutes: 0 to {MAX_MUTE_MINUTES}.")
         until = self.clock() + minutes * 60

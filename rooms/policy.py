@@ -74,3 +74,15 @@ def require_manage(actor: str | None, target: str, new_role: str | None = None) 
         raise Forbidden("The room's owner cannot be changed or removed.")
     if "teacher" in (target, new_role):
         require(actor, Action.MANAGE_TEACHERS)
+
+
+def require_silence(actor: str | None, target: str) -> None:
+    """Raise `Forbidden` unless `actor` may mute `target`, in the forum or in a live call.
+
+    Teachers silence members and guests, the owner also teachers, and nobody the owner.
+    """
+    require(actor, Action.MODERATE)
+    if target == "owner" or (
+        may(target, Action.MODERATE) and not may(actor, Action.MANAGE_TEACHERS)
+    ):
+        raise Forbidden("Teachers cannot be muted here.")

@@ -10,22 +10,24 @@ from rooms.ids import new_id
 from rooms.models import Member, Room, User
 from rooms.policy import Action, require, require_manage
 from rooms.store.db import Database, Row, Tx
+from rooms.text import lines, one_line
 
 CHAT_TITLE = "Chat"
 SETTINGS_BOOL = ("lobby", "pupils_camera_off")
 
 
 def check_room_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = one_line(name)
     if not 1 <= len(name) <= 120:
         raise Invalid("name: 1 to 120 characters.")
     return name
 
 
 def check_description(description: str) -> str:
+    description = lines(description).strip()
     if len(description) > 4000:
         raise Invalid("description: at most 4000 characters.")
-    return description.strip()
+    return description
 
 
 def _settings(row: Row) -> dict[str, Any]:
@@ -64,11 +66,18 @@ class Rooms:
         )
         return Member(User.from_row(row), row["room_role"]) if row is not None else None
 
-    async def require(self, user: User, room_id: str, action: Action) -> str:
-        """The caller's role, once it is known they may do `action` here (else NotFound/Forbidden)."""
+    async def require(
+        self, user: User, room_id: str, action: Action, *, thing: tuple[str, str] | None = None
+    ) -> str:
+        """The caller's role, once it is known they may do `action` here (else NotFound/Forbidden).
+
+        `thing` is the `(kind, id)` of what the caller asked for through its room (a file, a
+        session): a non-member is then told that thing does not exist, word for word what a
+        made-up id gets, so an id never reveals that it belongs to some room.
+        """
         role = await self.role(room_id, user.id)
         if role is None:
-            raise NotFound("room", room_id)
+            raise NotFound(*(thing or ("room", room_id)))
         require(role, action)
         return role
 

@@ -20,6 +20,7 @@ from rooms.policy import Action
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Row, Tx
 from rooms.summary import post_summary
+from rooms.text import one_line
 
 DEFAULT_TITLE = "Live session"
 MAX_TITLE = 120
@@ -69,7 +70,7 @@ class LiveSession:
 
 
 def check_title(title: str | None) -> str:
-    title = " ".join((title or "").split()) or DEFAULT_TITLE
+    title = one_line(title or "") or DEFAULT_TITLE
     if len(title) > MAX_TITLE:
         raise Invalid(f"title: at most {MAX_TITLE} characters.")
     return title
@@ -120,7 +121,8 @@ class LiveSessions:
     async def get(self, user: User, session_id: str) -> LiveSession:
         """One session, for a member of its room."""
         session = await self._find(session_id)
-        await self.rooms.require(user, session.room_id, Action.VIEW_ROOM)
+        thing = ("session", session_id)
+        await self.rooms.require(user, session.room_id, Action.VIEW_ROOM, thing=thing)
         return session
 
     async def live(self, room_id: str) -> LiveSession | None:
@@ -187,9 +189,14 @@ class LiveSessions:
 
         await self.db.write(apply)
 
-    async def end(self, user: User, session_id: str) -> LiveSession:
-        """End a live session: close attendance, post its summary thread, emit `session:edit`."""
-        session = await self._find(session_id)
+    async def end(self, user: User, session_id: str, room_id: str | None = None) -> LiveSession:
+        """End a live session: close attendance, post its summary thread, emit `session:edit`.
+
+        With `room_id`, a session of another room is not found, whatever the caller's rights there.
+        """
+        session = await self.get(user, session_id)
+        if room_id is not None and session.room_id != room_id:
+            raise NotFound("session", session_id)
         await self.rooms.require(user, session.room_id, Action.START_SESSION)
 
         async def apply(tx: Tx) -> None:

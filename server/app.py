@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import socketio
-from aiohttp import web
+from aiohttp import hdrs, web, web_response
 
 from rooms.accounts import Accounts
 from rooms.events import EventLog
@@ -32,6 +32,7 @@ from server.views.site import STATIC_DIR
 log = logging.getLogger(__name__)
 JSON_LIMIT = 1024 * 1024
 SOCKET_BUFFER = 64 * 1024  # events are small; files travel over HTTP
+SERVER_NAME = "twinrooms"
 
 
 def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
@@ -93,11 +94,22 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(table)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static", STATIC_DIR)
+    app.on_response_prepare.append(_server_header)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_realtime)
     filestore.setup(app)  # after _database: its start-up cleaning needs the database
     media.install(app, hub, services, settings)  # after _realtime: media closes before the hub
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    # aiohttp would announce "Python/3.x aiohttp/3.y": versions only help someone matching exploits.
+    response.headers[hdrs.SERVER] = SERVER_NAME
+
+
+# The few answers aiohttp writes itself before any routing (a request it cannot parse) take the
+# module's default; there is no public hook for them.
+web_response.SERVER_SOFTWARE = SERVER_NAME
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

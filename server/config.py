@@ -47,6 +47,7 @@ class Settings:
     rate_upload: Rate = Rate(60, 3600)
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     turn_secret: str = ""
+    metrics_token: str = ""
     media_addresses: tuple[str, ...] = ()
     last_n: int = 9
     log_level: str = "info"
@@ -129,6 +130,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     **{f"rate_{n}": _rate for n in ("login", "signup", "join", "post", "chat", "upload")},
     "ice_servers": _ice,
     "turn_secret": str,
+    "metrics_token": str,
     "media_addresses": _csv,
     "last_n": _int,
     "log_level": _choice("debug", "info", "warning", "error"),
@@ -189,6 +191,9 @@ def _check(parsed: dict[str, Any]) -> None:
         raise ConfigError(f"{PREFIX}DATABASE_URL: the PostgreSQL store is not in this release yet")
     if parsed.get("redis_url"):
         raise ConfigError(f"{PREFIX}REDIS_URL: cluster mode is not in this release yet")
+    token = parsed.get("metrics_token", "")
+    if token and len(token) < 32:
+        raise ConfigError(f"{PREFIX}METRICS_TOKEN must be at least 32 characters")
     public = parsed.get("public_url", "")
     if public and urlsplit(public).scheme not in ("http", "https"):
         raise ConfigError(f"{PREFIX}PUBLIC_URL must be an http:// or https:// URL")

@@ -168,9 +168,11 @@ class Calls:
             await self.broadcast_tracks(call)
             await self.broadcast_state(call)
 
-    async def end(self, user: User, session_id: str) -> LiveSession:
-        """End a live session (teachers): its summary is posted, every connection closes."""
-        session = await self.sessions.end(user, session_id)
+    async def end(self, user: User, session_id: str, room_id: str | None = None) -> LiveSession:
+        """End a live session (teachers): its summary is posted, every connection closes.
+
+        With `room_id`, only a session of that room."""
+        session = await self.sessions.end(user, session_id, room_id)
         self._ended.add(session_id)
         call = self.calls.pop(session.room_id, None)
         if call is not None:

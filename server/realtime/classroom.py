@@ -2,7 +2,9 @@
 
 Teachers (`Action.MODERATE`) mute and unmute a participant's audio, stop and allow their video,
 remove them from the session, admit or turn away pupils in the lobby, and lock the session;
-any participant raises a hand. Each change reaches the room as a live `moderation` event.
+any participant raises a hand. Audio and video follow the forum's mute rule (`require_silence`:
+members and guests; the owner also teachers; nobody the owner), except on one's own media.
+Each change reaches the room as a live `moderation` event.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from typing import Any
 
 from media.sfu.model import Kind
 from rooms.errors import Forbidden, Invalid, NotFound
-from rooms.policy import Action, may, require_manage
+from rooms.policy import Action, may, require_manage, require_silence
 from server.config import Settings
 from server.realtime.call_state import Call, media_errors
 from server.realtime.calls import Calls
 from server.realtime.hub import Caller, room_channel
 from server.realtime.ice import client_ice_servers
 
-Effect = Callable[[Call, str, str], Awaitable[None]]  # (call, actor's role, target user id)
+Effect = Callable[[Call, Caller, str, str], Awaitable[None]]  # (call, actor, role, target)
 USER_ACTIONS = ("mute", "unmute", "video_off", "video_on", "session_remove")
 LOBBY_ACTIONS = ("lobby_admit", "lobby_deny")
 ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, "lock", "unlock")
@@ -87,7 +89,7 @@ class Classroom:
         if user_id is None and action not in ("lock", "unlock"):
             raise Invalid("user_id: required for this action.")
         call = self.calls.live(room_id)
-        await effect(call, role, user_id or "")
+        await effect(call, caller, role, user_id or "")
         notice: dict[str, Any] = {"room_id": room_id, "action": action, "by": caller.user.id}
         if user_id is not None and action not in ("lock", "unlock"):
             notice["user_id"] = user_id
@@ -95,8 +97,10 @@ class Classroom:
         await self.calls.broadcast_state(call)
 
     def _media(self, kind: Kind, on: bool) -> Effect:
-        async def apply(call: Call, role: str, user_id: str) -> None:
+        async def apply(call: Call, caller: Caller, role: str, user_id: str) -> None:
             seats = self._seats(call, user_id)
+            if user_id != caller.user.id:  # one's own microphone and camera are one's own
+                require_silence(role, seats[0].role)  # as for forum mutes
             (call.muted[kind].discard if on else call.muted[kind].add)(user_id)
             with media_errors():
                 for seat in seats:
@@ -105,7 +109,7 @@ class Classroom:
 
         return apply
 
-    async def _remove(self, call: Call, role: str, user_id: str) -> None:
+    async def _remove(self, call: Call, caller: Caller, role: str, user_id: str) -> None:
         seats = self._seats(call, user_id)
         require_manage(role, seats[0].role)  # only the owner removes another teacher
         call.admitted.discard(user_id)  # with the lobby on, they must be admitted again
@@ -113,7 +117,7 @@ class Classroom:
             await self.calls.drop(call, seat)
 
     def _lobby(self, *, admit: bool) -> Effect:
-        async def apply(call: Call, role: str, user_id: str) -> None:
+        async def apply(call: Call, caller: Caller, role: str, user_id: str) -> None:
             sids = [sid for sid, user in call.waiting.items() if user == user_id]
             if not sids:
                 raise NotFound("waiting participant", user_id)
@@ -125,7 +129,7 @@ class Classroom:
         return apply
 
     def _lock(self, locked: bool) -> Effect:
-        async def apply(call: Call, role: str, user_id: str) -> None:
+        async def apply(call: Call, caller: Caller, role: str, user_id: str) -> None:
             call.locked = locked
 
         return apply

@@ -95,7 +95,8 @@ def handlers(calls: Calls, classroom: Classroom) -> dict[str, Handler]:
         request = validate(End, data)
         await calls.rooms.require(caller.user, request.room_id, Action.START_SESSION)
         session_id = request.session_id or await calls.live_session_id(request.room_id)
-        return {"session": (await calls.end(caller.user, session_id)).to_json()}
+        ended = await calls.end(caller.user, session_id, request.room_id)
+        return {"session": ended.to_json()}
 
     return {
         "media:join": join,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 
 from aiohttp import web
 
-from server.keys import METRICS
+from server.errors import http_error
+from server.keys import METRICS, SETTINGS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 CLIENT_CSP = (
@@ -35,5 +37,23 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text for the bearer of `METRICS_TOKEN`; without the setting, no such page.
+
+    Counters say how many people are online and where the node errs: not for everyone. A token
+    rather than "loopback only", since behind a reverse proxy on the same host every visitor
+    comes from loopback.
+    """
+    token = request.app[SETTINGS].metrics_token
+    if not token:
+        raise web.HTTPNotFound()  # answered like any unknown page
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        return http_error(
+            "not_signed_in",
+            "Metrics need the bearer token.",
+            {"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     body = request.app[METRICS].render()
     return web.Response(body=body, content_type="text/plain", charset="utf-8")

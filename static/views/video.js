@@ -240,15 +240,26 @@ export class VideoPanel extends Panel {
       type: "button", class: "tile-btn", testid, "aria-label": label, title: label, onclick,
       ...(pressed === undefined ? {} : { "aria-pressed": String(pressed) }),
     }, icon(iconName));
+    const spotlight = tool("spotlight-participant", t(spotlit ? "video.unspotlight" : "video.spotlight_name", { name }), "spark",
+      () => this.moderate(MEDIA.spotlight, spotlit ? null : userId), spotlit);
+    if (!this.mayControl(userId)) return [spotlight];
     return [
       tool("mute-participant", t(muted ? "video.unmute_name" : "video.mute_name", { name }), muted ? "mic" : "mic-off",
         () => this.moderate(muted ? MEDIA.unmute : MEDIA.mute, userId)),
       tool("video-off-participant", t(videoOff ? "video.video_on_name" : "video.video_off_name", { name }), videoOff ? "video" : "video-off",
         () => this.moderate(videoOff ? MEDIA.videoOn : MEDIA.videoOff, userId)),
-      tool("spotlight-participant", t(spotlit ? "video.unspotlight" : "video.spotlight_name", { name }), "spark",
-        () => this.moderate(MEDIA.spotlight, spotlit ? null : userId), spotlit),
+      spotlight,
       tool("remove-participant", t("video.remove_name", { name }), "x", () => this.moderate(MEDIA.remove, userId)),
     ];
+  }
+
+  // The server's rule, as for forum mutes: teachers control members and guests, the owner also
+  // teachers, nobody the owner. Tools that would only be refused are not offered.
+  mayControl(userId) {
+    const members = this.session.room.members || [];
+    const target = members.find((m) => m.id === userId);
+    const role = target ? target.role : "member";
+    return role !== "owner" && (role !== "teacher" || this.session.role === "owner");
   }
 
   // Teachers end the session for everyone: connections close and its summary is posted.

@@ -56,12 +56,3 @@ async def test_anonymous_callers_are_401(people: People) -> None:
             method, path, {"name": "x"} if method == "POST" else None, status=401
         )
         assert body["error"]["code"] == "not_signed_in"
-
-
-async def test_health_and_metrics(people: People) -> None:
-    visitor = await people(signup=False)
-    assert await visitor.call("GET", "/healthz") == {"status": "ok"}
-    response = await visitor.client.get("/metrics")
-    text = await response.text()
-    assert response.status == 200 and "twinrooms_http_requests_total" in text
-    assert 'route="/healthz"' in text

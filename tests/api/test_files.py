@@ -197,6 +197,47 @@ async def test_another_rooms_file_is_not_found(people: People, room: Room) -> No
     assert await outsider.call("GET", f"/api/rooms/{other['id']}/files") == []
 
 
+async def test_another_rooms_file_gets_the_answer_of_a_made_up_id(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    made = await upload(owner, room["id"], "a.png", png())
+    trashed = await upload(owner, room["id"], "b.txt", b"old")
+    await owner.call("DELETE", f"/api/files/{trashed['id']}", status=204)
+    outsider = await people("outsider")
+    await outsider.call("POST", "/api/rooms", {"name": "Other"}, status=201)
+    for method, path in [
+        ("GET", ""),
+        ("GET", "?version=1"),
+        ("GET", "/content"),
+        ("GET", "/content?version=1"),
+        ("GET", "/versions"),
+        ("GET", "/thumbnail"),
+        ("DELETE", ""),
+        ("POST", "/restore"),
+    ]:
+        for file_id in (made["id"], trashed["id"]):
+            real = await outsider.call(method, f"/api/files/{file_id}{path}", status=404)
+            made_up = await outsider.call(method, f"/api/files/nosuchfile{path}", status=404)
+            assert (
+                real == made_up == {"error": {"code": "not_found", "message": "No such file."}}
+            ), (method, path)
+
+
+async def test_folder_names_lose_control_and_direction_characters(room: Room) -> None:
+    owner: Person = room["_owner"]
+    base = f"/api/rooms/{room['id']}/folders"
+    made = await owner.call(
+        "POST", base, {"path": "\u202eevil\u0000/\u2066week\u200f1\u2069"}, status=201
+    )
+    assert made["path"] == "evil/week1"
+    moved = await owner.call("PATCH", base, {"path": "evil", "new_path": "ok\u202e\x1b"})
+    assert moved["path"] == "ok"
+    stored = await upload(owner, room["id"], "a.txt", b"x", folder="\u2067maps\x00")
+    assert stored["folder"] == "maps"
+    assert await owner.call("GET", base) == ["maps", "ok", "ok/week1"]
+
+
 async def test_identical_bytes_are_stored_once(room: Room, settings: Any) -> None:
     owner: Person = room["_owner"]
     data = os.urandom(50_000)

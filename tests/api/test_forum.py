@@ -169,6 +169,79 @@ async def test_a_pupil_can_never_read_another_room(people: People, room: Room) -
     }
 
 
+async def test_another_rooms_threads_and_posts_get_the_answer_of_made_up_ids(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    thread = await open_thread(owner, room["id"], "Private", "secret words")
+    [post] = await owner.call("GET", f"/api/threads/{thread['id']}/posts")
+    teacher = await people("elsewhere")
+    other = await teacher.call("POST", "/api/rooms", {"name": "Other"}, status=201)
+    routes: list[tuple[str, str, str, Any]] = [
+        ("thread", "GET", "/api/threads/{}", None),
+        ("thread", "PATCH", "/api/threads/{}", {"title": "mine"}),
+        ("thread", "DELETE", "/api/threads/{}", None),
+        ("thread", "GET", "/api/threads/{}/posts", None),
+        ("thread", "POST", "/api/threads/{}/posts", {"body": "x"}),
+        ("thread", "POST", "/api/threads/{}/read", {"seq": 1}),
+        ("post", "PATCH", "/api/posts/{}", {"body": "x"}),
+        ("post", "DELETE", "/api/posts/{}", None),
+        ("post", "GET", "/api/posts/{}/history", None),
+        ("post", "POST", "/api/posts/{}/reactions", {"emoji": "👍", "on": True}),
+        ("post", "POST", "/api/posts/{}/report", {"reason": "x"}),
+        ("post", "POST", "/api/posts/{}/hide", {"hidden": True}),
+    ]
+    for kind, method, path, body in routes:
+        real_id = thread["id"] if kind == "thread" else post["id"]
+        real = await teacher.call(method, path.format(real_id), body, status=404)
+        made_up = await teacher.call(method, path.format("nosuchid"), body, status=404)
+        expected = {"error": {"code": "not_found", "message": f"No such {kind}."}}
+        assert real == made_up == expected, (method, path)
+    sio = await teacher.connect()
+    for room_id in (room["id"], other["id"]):
+        for thread_id in (thread["id"], "nosuchid"):
+            message = {"room_id": room_id, "thread_id": thread_id, "body": "x"}
+            ack = await sio.call("chat:send", message, timeout=10)
+            assert ack == {
+                "ok": False,
+                "error": {"code": "not_found", "message": "No such thread."},
+            }, message
+
+
+async def test_titles_lose_control_characters_and_bodies_keep_only_their_lines(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    evil = "\u202eevil\u0000 \u2066title\u2069"
+    thread = await open_thread(owner, room["id"], evil, "one\u0000\r\ntwo\tand \u05e9\u200f!")
+    assert thread["title"] == "evil title"
+    [first] = await owner.call("GET", f"/api/threads/{thread['id']}/posts")
+    assert first["body"] == "one\ntwo\tand \u05e9\u200f!"  # a right-to-left mark is prose
+    assert "\x00" not in first["html"]
+    renamed = await owner.call("PATCH", f"/api/threads/{thread['id']}", {"title": f"New{evil}"})
+    assert renamed["title"] == "Newevil title"
+    reply = await owner.call(
+        "POST", f"/api/threads/{thread['id']}/posts", {"body": "a\x00b\x07\rc"}, status=201
+    )
+    assert reply["body"] == "ab\nc"
+    edited = await owner.call("PATCH", f"/api/posts/{reply['id']}", {"body": "\x00x\x1by"})
+    assert edited["body"] == "xy"
+    for body in ("\x00", "\x00\x1b"):
+        refused = await owner.call(
+            "POST", f"/api/threads/{thread['id']}/posts", {"body": body}, status=400
+        )
+        assert refused["error"]["code"] == "invalid"
+    await owner.call("PATCH", f"/api/threads/{thread['id']}", {"title": "\u202e"}, status=400)
+    sio = await owner.connect()
+    ack = await sio.call("chat:send", {"room_id": room["id"], "body": "hi\x00 there"}, timeout=10)
+    assert ack["ok"] and ack["post"]["body"] == "hi there"
+    pupil = await join_as_pupil(people, owner, room["id"])
+    report = await pupil.call(
+        "POST", f"/api/posts/{reply['id']}/report", {"reason": "rude\x00\u202e"}, status=201
+    )
+    assert report["reason"] == "rude"
+
+
 async def test_reports_hiding_and_restoring(people: People, room: Room) -> None:
     owner: Person = room["_owner"]
     pupil = await join_as_pupil(people, owner, room["id"])

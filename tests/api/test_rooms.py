@@ -191,3 +191,79 @@ async def test_the_owner_edits_and_deletes_the_room(room: Room) -> None:
     assert edited["name"] == "Rivers" and edited["settings"]["lobby"] is True
     await owner.call("DELETE", f"/api/rooms/{room['id']}", status=204)
     await owner.call("GET", f"/api/rooms/{room['id']}", status=404)
+
+
+async def test_a_partner_teacher_sees_and_revokes_only_invites_they_could_make(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    path = f"/api/rooms/{room['id']}/invites"
+    partner = await people("partner")
+    invite = await owner.call("POST", path, {"role": "teacher"}, status=201)
+    await partner.call("POST", "/api/join", {"code": invite["code"]})
+    kept = await owner.call("POST", path, {"role": "teacher"}, status=201)
+    pupils = await owner.call("POST", path, {"role": "member"}, status=201)
+    await partner.call("POST", path, {"role": "teacher"}, status=403)
+    own = await partner.call("POST", path, {"role": "guest"}, status=201)
+
+    listed = await partner.call("GET", path)
+    assert [i["code"] for i in listed] == [pupils["code"], own["code"]]
+    # Unseen, a teacher code cannot be revoked either: the same answer as an unknown code.
+    refused = await partner.call("DELETE", f"{path}/{kept['code']}", status=404)
+    assert refused["error"]["code"] == "invalid_code"
+    await partner.call("DELETE", f"{path}/{pupils['code']}", status=204)
+    codes = {i["code"]: i["revoked"] for i in await owner.call("GET", path)}
+    assert codes == {
+        invite["code"]: False,
+        kept["code"]: False,
+        pupils["code"]: True,
+        own["code"]: False,
+    }
+
+
+EVIL = "\u202eevil\u0000 \u2066na\u200fme\u2069\x1b"
+
+
+async def test_names_and_descriptions_lose_control_and_direction_characters(
+    people: People, room: Room
+) -> None:
+    owner: Person = room["_owner"]
+    made = await owner.call(
+        "POST", "/api/rooms", {"name": EVIL, "description": f"{EVIL}\r\nline\ttwo\n"}, status=201
+    )
+    assert made["name"] == "evil name"
+    assert made["description"] == "evil name\nline\ttwo"
+    edited = await owner.call(
+        "PATCH", f"/api/rooms/{made['id']}", {"name": f"Rivers{EVIL}", "description": "\x00a\u202e"}
+    )
+    assert (edited["name"], edited["description"]) == ("Riversevil name", "a")
+    for bad in ("\u202e\u0000", " \u2066 \u2069 "):
+        refused = await owner.call("POST", "/api/rooms", {"name": bad}, status=400)
+        assert refused["error"]["code"] == "invalid"
+
+    signed_up = await people("mallory")
+    me = await signed_up.call(
+        "POST", "/api/auth/signup",
+        {"username": "mallory2", "password": "correct horse", "display_name": EVIL,
+         "country": "FR"},
+        status=201,
+    )  # fmt: skip
+    assert me["display_name"] == "evil name"
+    invite = await owner.call(
+        "POST", f"/api/rooms/{room['id']}/invites", {"role": "member"}, status=201
+    )
+    joiner = await people(signup=False)
+    joined = await joiner.call(
+        "POST", "/api/join",
+        {"code": invite["code"], "username": "eve", "password": "pupil password",
+         "display_name": f"Eve{EVIL}"},
+    )  # fmt: skip
+    assert joined["user"]["display_name"] == "Eveevil name"
+    sheet = await owner.call(
+        "POST", f"/api/rooms/{room['id']}/pupils", {"pupils": [{"display_name": EVIL}]}, status=201
+    )
+    assert sheet[0]["display_name"] == "evil name"
+    names = {
+        m["display_name"] for m in (await owner.call("GET", f"/api/rooms/{room['id']}"))["members"]
+    }
+    assert names == {"Owner", "Eveevil name", "evil name"}

@@ -99,6 +99,58 @@ async def test_outsiders_learn_nothing_about_a_rooms_sessions(room: Room, people
     await anonymous.call("GET", f"/api/rooms/{room['id']}/sessions", status=401)
 
 
+async def test_another_rooms_session_gets_the_answer_of_a_made_up_id(
+    room: Room, people: People
+) -> None:
+    owner: Person = room["_owner"]
+    planned = await schedule(owner, room["id"], 1)
+    live = await owner.call("POST", f"/api/rooms/{room['id']}/sessions", {}, status=201)
+    await owner.call("POST", f"/api/sessions/{live['id']}/start")
+    teacher = await people("elsewhere")
+    await teacher.call("POST", "/api/rooms", {"name": "Other"}, status=201)
+    for method, path in [
+        ("GET", ""),
+        ("POST", "/start"),
+        ("POST", "/end"),
+        ("DELETE", ""),
+    ]:
+        for session_id in (planned["id"], live["id"]):
+            real = await teacher.call(method, f"/api/sessions/{session_id}{path}", status=404)
+            made_up = await teacher.call(method, f"/api/sessions/nosuchsession{path}", status=404)
+            assert (
+                real == made_up == {"error": {"code": "not_found", "message": "No such session."}}
+            ), (method, path)
+
+
+async def test_media_end_names_a_session_of_the_room_it_is_sent_for(
+    room: Room, people: People
+) -> None:
+    owner: Person = room["_owner"]
+    live = await owner.call("POST", f"/api/rooms/{room['id']}/sessions", {}, status=201)
+    await owner.call("POST", f"/api/sessions/{live['id']}/start")
+    theirs = await owner.call("POST", "/api/rooms", {"name": "Owner's second"}, status=201)
+    stranger = await people("elsewhere")
+    mine = await stranger.call("POST", "/api/rooms", {"name": "Other"}, status=201)
+    expected = {"code": "not_found", "message": "No such session."}
+    for person, room_id in ((stranger, mine["id"]), (owner, theirs["id"])):
+        sio = await person.connect()
+        for session_id in (live["id"], "nosuchsession"):
+            ack = await sio.call(
+                "media:end", {"room_id": room_id, "session_id": session_id}, timeout=10
+            )
+            assert ack == {"ok": False, "error": expected}, (person.id, session_id)
+    got = await owner.call("GET", f"/api/sessions/{live['id']}")
+    assert got["status"] == "live"
+
+
+async def test_session_titles_lose_control_and_direction_characters(room: Room) -> None:
+    owner: Person = room["_owner"]
+    planned = await schedule(owner, room["id"], 2, "\u202eRivers\u0000 \u2066and seas\u2069")
+    assert planned["title"] == "Rivers and seas"
+    empty = await schedule(owner, room["id"], 3, "\u202e\u0000")
+    assert empty["title"] == "Live session"
+
+
 async def test_a_teacher_joining_the_call_starts_the_session_planned_around_now(
     room: Room,
 ) -> None:

@@ -9,7 +9,14 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Visitors
-from tests.e2e.flows import teacher_and_pupil, tid
+from tests.e2e.flows import (
+    create_invite,
+    create_room,
+    join_as_new_pupil,
+    sign_up_teacher,
+    teacher_and_pupil,
+    tid,
+)
 
 # Resolves once the user's tile shows decoded frames and its clock advances (the caller bounds it).
 PLAYING = """async (userId) => {
@@ -89,6 +96,39 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
     await teacher.page.click(tid("tab-forum"))
     await expect(teacher.page.locator(tid("forum"))).to_contain_text("Session summary")
     assert teacher.errors == [] and pupil.errors == []
+
+
+@pytest.mark.timeout(150)
+async def test_a_partner_teacher_is_offered_no_controls_over_the_owner(
+    visitors: Visitors,
+) -> None:
+    owner = await visitors.new()
+    await sign_up_teacher(owner, "marie", "Marie Curie", "FR")
+    await create_room(owner, "Rivers of Europe")
+    code = await create_invite(owner, "teacher")
+    partner = await visitors.new(locale="pl-PL")
+    await join_as_new_pupil(partner, code, "Jan", "jan")
+    owner_id, partner_id = await user_id(owner.page), await user_id(partner.page)
+    for v in (owner, partner):
+        await v.page.click(tid("tab-video"))
+        await v.page.click(tid("join-video"))
+        await expect(v.page.locator(tid("leave-video"))).to_be_visible()
+    await sees_video_of(partner.page, owner_id)
+    await sees_video_of(owner.page, partner_id)
+
+    owners_tile = partner.page.locator(
+        "figure.tile", has=partner.page.locator(f'video[data-user-id="{owner_id}"]')
+    )
+    await owners_tile.hover()
+    await expect(owners_tile.locator(tid("spotlight-participant"))).to_have_count(1)
+    for tool in ("mute-participant", "video-off-participant", "remove-participant"):
+        await expect(owners_tile.locator(tid(tool))).to_have_count(0)
+    partners_tile = owner.page.locator(
+        "figure.tile", has=owner.page.locator(f'video[data-user-id="{partner_id}"]')
+    )
+    await partners_tile.hover()
+    await expect(partners_tile.locator(tid("mute-participant"))).to_have_count(1)
+    assert owner.errors == [] and partner.errors == []
 
 
 @pytest.mark.timeout(90)

@@ -144,6 +144,60 @@ async def test_pupils_cannot_moderate_and_outsiders_cannot_join(
 
 
 @pytest.mark.timeout(60)
+async def test_media_controls_follow_the_forum_mute_rule(
+    class_call: tuple[Participant, Participant], people: People, room: Room
+) -> None:
+    teacher, pupil = class_call
+    owner = teacher.person
+    invite = await owner.call(
+        "POST", f"/api/rooms/{room['id']}/invites", {"role": "teacher"}, status=201
+    )
+    partner_person = await people("partner")
+    await partner_person.call("POST", "/api/join", {"code": invite["code"]})
+    invite = await owner.call(
+        "POST", f"/api/rooms/{room['id']}/invites", {"role": "teacher"}, status=201
+    )
+    second_person = await people("second")
+    await second_person.call("POST", "/api/join", {"code": invite["code"]})
+    partner = await Participant.connect(partner_person, room["id"])
+    second = await Participant.connect(second_person, room["id"])
+    try:
+        for participant in (teacher, pupil, partner, second):
+            await participant.must("media:join")
+        mutes = f"/api/rooms/{room['id']}/mutes"
+        # The forum: a partner teacher mutes members, never the owner or another teacher.
+        await partner_person.call("PUT", f"{mutes}/{owner.id}", {"minutes": 5}, status=403)
+        await partner_person.call("PUT", f"{mutes}/{second.id}", {"minutes": 5}, status=403)
+        await partner_person.call("PUT", f"{mutes}/{pupil.id}", {"minutes": 0})
+        # The call, the same: neither by event nor through media:moderate.
+        for target in (teacher, second):
+            for action in ("mute", "unmute", "video_off", "video_on"):
+                ack = await partner.ask(f"media:{action}", user_id=target.id)
+                assert ack["error"]["code"] == "forbidden", (action, ack)
+                ack = await partner.ask("media:moderate", action=action, user_id=target.id)
+                assert ack["error"]["code"] == "forbidden", (action, ack)
+        state = await partner.must("media:unmute", user_id=pupil.id)
+        assert state == {"ok": True}
+        await partner.must("media:video_off", user_id=pupil.id)
+        await partner.must("media:mute", user_id=partner.id)  # one's own media is one's own
+        await teacher.must("media:mute", user_id=second.id)  # the owner mutes teachers
+        muted = await pupil.inbox.wait_for(
+            lambda e, d: e == "media:state" and second.id in d["muted"]
+        )
+        assert teacher.id not in muted["muted"] and teacher.id not in muted["video_off"]
+        assert muted["video_off"] == [pupil.id] and muted["muted"] == sorted(
+            [partner.id, second.id]
+        )
+        await partner.must("media:unmute", user_id=partner.id)
+        assert (await partner.ask("media:unmute", user_id=second.id))["error"][
+            "code"
+        ] == "forbidden"
+    finally:
+        for participant in (partner, second):
+            await participant.close()
+
+
+@pytest.mark.timeout(60)
 async def test_malformed_sdp_gets_an_error_ack_and_the_call_goes_on(
     class_call: tuple[Participant, Participant],
 ) -> None:

@@ -31,6 +31,13 @@ def test_a_wildcard_host_is_reached_through_localhost(tmp_path: Path) -> None:
     assert settings.public_url == "http://localhost:8080"
 
 
+def test_metrics_are_off_unless_a_token_is_set(tmp_path: Path) -> None:
+    assert load({"TWINROOMS_DATA_DIR": str(tmp_path)}).metrics_token == ""
+    token = "t" * 32
+    env = {"TWINROOMS_DATA_DIR": str(tmp_path), "TWINROOMS_METRICS_TOKEN": token}
+    assert load(env).metrics_token == token
+
+
 def test_https_public_url_makes_cookies_secure(tmp_path: Path) -> None:
     env = {"TWINROOMS_DATA_DIR": str(tmp_path), "TWINROOMS_PUBLIC_URL": "https://rooms.school.eu/"}
     settings = load(env)
@@ -59,6 +66,7 @@ def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
         ("ICE_SERVERS", "[1]", "TWINROOMS_ICE_SERVERS"),
         ("MAX_UPLOAD_BYTES", "0", "at least 1"),
         ("SECRET_KEY", "short", "at least 32"),
+        ("METRICS_TOKEN", "short", "at least 32"),
         ("NO_SUCH_THING", "1", "unknown setting"),
     ],
 )
