@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -64,6 +64,16 @@ class Thumbnails:
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.webp"
+
+    async def delete(self, sha256: str) -> None:
+        """Forget the thumbnail of a blob that is gone (nothing happens if none was made)."""
+        self.path(sha256).unlink(missing_ok=True)
+
+    async def list(self) -> AsyncIterator[str]:
+        """The digest of every cached thumbnail."""
+        names = await asyncio.to_thread(lambda: [p.stem for p in self.root.glob("??/*.webp")])
+        for name in names:
+            yield name
 
     async def get(
         self, sha256: str, source: Callable[[], AbstractAsyncContextManager[Path]]
