@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 import os
+import struct
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -302,3 +306,66 @@ async def test_folders_are_created_moved_and_deleted(people: People, room: Room)
     await owner.call("DELETE", f"/api/files/{made['id']}", status=204)
     await owner.call("DELETE", f"{base}?path=empty", status=204)
     assert await owner.call("GET", base) == []
+
+
+@functools.cache
+def black_rows(side: int) -> bytes:
+    return zlib.compress(bytes((side * 4 + 1) * side), 9)
+
+
+def big_png(side: int, tag: bytes) -> bytes:
+    """A valid RGBA PNG of `side` x `side` black pixels: tiny on disk, 4 bytes a pixel decoded.
+
+    `tag` goes into a text chunk, so that images of the same size are distinct blobs."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"tEXt", b"Comment\x00" + tag),
+            chunk(b"IDAT", black_rows(side)),
+            chunk(b"IEND", b""),
+        )
+    )
+
+
+def rss_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    """Make the kernel's peak RSS (VmHWM) of this process start again from its RSS now."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+async def test_concurrent_thumbnails_of_huge_images_keep_memory_bounded(room: Room) -> None:
+    owner: Person = room["_owner"]
+    side = 7000  # 49 megapixels, just under the 50-megapixel limit: 187 MiB each when decoded
+    made = [
+        await upload(owner, room["id"], f"{i}.png", big_png(side, str(i).encode()))
+        for i in range(4)
+    ]
+    assert {m["mime"] for m in made} == {"image/png"} and len({m["sha256"] for m in made}) == 4
+
+    async def thumbnail(file_id: str) -> int:
+        response = await owner.client.get(f"/api/files/{file_id}/thumbnail")
+        await response.read()
+        return response.status
+
+    reset_peak_rss()
+    before = rss_kib("VmRSS")
+    statuses = await asyncio.gather(*(thumbnail(m["id"]) for m in made))
+    growth_mib = (rss_kib("VmHWM") - before) / 1024
+    assert statuses == [200] * 4
+    # One such decode at a time takes 374 MiB (a copy to resample); four at once took 2 GiB.
+    assert growth_mib < 600, f"the peak grew by {growth_mib:.0f} MiB"
