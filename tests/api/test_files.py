@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.api.files_helpers import download, leftovers, upload
+from tests.api.files_helpers import BOUNDARY, download, leftovers, multipart, upload
 from tests.conftest import Person, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
@@ -139,6 +139,35 @@ async def test_the_folder_may_come_as_a_query_parameter(room: Room) -> None:
         room["_owner"], room["id"], "a.txt", b"x", query="?folder=/notes//week%201/"
     )
     assert made["folder"] == "notes/week 1"
+
+
+async def test_a_folder_field_after_the_file_part_counts(room: Room, settings: Any) -> None:
+    owner: Person = room["_owner"]
+    made = await upload(owner, room["id"], "a.txt", b"x", folder="/notes//late/", folder_last=True)
+    assert made["folder"] == "notes/late"
+    assert (await owner.call("GET", f"/api/files/{made['id']}"))["folder"] == "notes/late"
+    assert await owner.call("GET", f"/api/rooms/{room['id']}/files?folder=") == []
+    before = leftovers(settings.data_dir)
+    for folder in ("a/../b", ".."):
+        answer = await upload(
+            owner, room["id"], "b.txt", b"y", folder=folder, folder_last=True, status=400
+        )
+        assert answer["error"]["code"] == "invalid" and "folder" in answer["error"]["message"]
+    assert leftovers(settings.data_dir) == before
+
+
+async def test_a_second_file_part_is_400_and_stores_nothing(room: Room, settings: Any) -> None:
+    owner: Person = room["_owner"]
+    one = multipart("a.txt", b"first").removesuffix(f"--{BOUNDARY}--\r\n".encode())
+    response = await owner.client.post(
+        f"/api/rooms/{room['id']}/files",
+        data=io.BytesIO(one + multipart("b.txt", b"second")),
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    answer = await response.json()
+    assert response.status == 400 and answer["error"]["code"] == "invalid"
+    assert "one file" in answer["error"]["message"]
+    assert leftovers(settings.data_dir) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
 
 
 @pytest.mark.parametrize(
