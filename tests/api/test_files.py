@@ -398,3 +398,28 @@ async def test_concurrent_thumbnails_of_huge_images_keep_memory_bounded(room: Ro
     assert statuses == [200] * 4
     # One such decode at a time takes 374 MiB (a copy to resample); four at once took 2 GiB.
     assert growth_mib < 600, f"the peak grew by {growth_mib:.0f} MiB"
+
+
+async def test_folder_names_are_case_sensitive(room: Room) -> None:
+    owner: Person = room["_owner"]
+    base = f"/api/rooms/{room['id']}/folders"
+    lower = await upload(owner, room["id"], "a.txt", b"a", folder="photos/2024")
+    upper = await upload(owner, room["id"], "b.txt", b"b", folder="Photos/2024")
+    under = await upload(owner, room["id"], "c.txt", b"c", folder="photos_old/x")
+    await owner.call("PATCH", base, {"path": "photos", "new_path": "pictures"})
+    folders = {
+        f["id"]: f["folder"] for f in await owner.call("GET", f"/api/rooms/{room['id']}/files")
+    }
+    assert folders == {
+        lower["id"]: "pictures/2024",
+        upper["id"]: "Photos/2024",
+        under["id"]: "photos_old/x",
+    }
+    await owner.call("POST", base, {"path": "PICTURES"}, status=201)
+    await owner.call("DELETE", f"{base}?path=PICTURES", status=204)
+    await owner.call("DELETE", f"/api/files/{lower['id']}", status=204)
+    await owner.call("POST", base, {"path": "photos"}, status=201)
+    await owner.call("DELETE", f"{base}?path=photos", status=204)
+    assert await owner.call("GET", base) == ["Photos", "Photos/2024", "photos_old", "photos_old/x"]
+    await owner.call("PATCH", base, {"path": "Photos", "new_path": "photos_old"})
+    assert (await owner.call("GET", f"/api/files/{upper['id']}"))["folder"] == "photos_old/2024"
