@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from server.app import create_app
 from server.config import Settings
 from server.filestore import SWEEPER
 from tests.api.files_helpers import BOUNDARY, download, leftovers, multipart, upload
@@ -158,3 +160,13 @@ async def test_a_purge_racing_an_upload_of_the_same_bytes_never_loses_the_upload
         await owner.call("DELETE", f"/api/files/{new['id']}", status=204)
         await owner.call("POST", f"/api/files/{new['id']}/purge", status=204)
     assert leftovers(settings.data_dir) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
+
+
+async def test_a_start_removes_thumbnails_whose_blob_is_gone(settings: Settings) -> None:
+    orphan = settings.data_dir / "thumbnails" / "ab" / f"{'ab' * 32}.webp"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"RIFF")
+    node = TestServer(create_app(settings), host="127.0.0.1")
+    await node.start_server()
+    await node.close()
+    assert not orphan.exists()
