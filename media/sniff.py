@@ -2,7 +2,8 @@
 browser may show it inline.
 
 Only types a browser renders without running anything are shown inline: raster images, PDF, audio
-and video. HTML and SVG can carry scripts, so they (and everything unknown) are downloads.
+and video. HTML, SVG and XML can carry scripts, so they (and everything unknown) are downloads, and
+they are served as `application/octet-stream`: what a browser is never tempted to render.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import puremagic
 
 OCTET_STREAM = "application/octet-stream"
 INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
-NEVER_INLINE = frozenset({"text/html", "image/svg+xml", "application/xhtml+xml"})
+NEVER_INLINE = frozenset(
+    {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
+)
 # puremagic names a few containers by their generic type, or not at all; what browsers call them.
 RENAMED = {"application/ogg": "audio/ogg", "audio/x-wav": "audio/wav", "image/pjpeg": "image/jpeg"}
 PREFIXES = ((b"ID3", "audio/mpeg"), (b"\xff\xfb", "audio/mpeg"), (b"fLaC", "audio/flac"))
@@ -37,6 +40,11 @@ def inline(mime: str) -> bool:
     if mime in NEVER_INLINE:
         return False
     return mime in INLINE or mime.startswith(("audio/", "video/"))
+
+
+def served_type(mime: str) -> str:
+    """The `Content-Type` a download of this sniffed type is sent with."""
+    return OCTET_STREAM if not mime or mime in NEVER_INLINE else mime
 
 
 def is_image(mime: str) -> bool:

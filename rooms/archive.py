@@ -3,7 +3,8 @@
 The bytes live in a blob store the domain never sees; here a file is a name in a folder of a room,
 pointing through its versions at content-addressed blobs (sha256) with reference counts. Uploading
 a name that already exists in a folder adds a version; older versions stay downloadable. Deleting
-moves a file to the room's trash, from which a teacher can restore it.
+moves a file to the room's trash, from which a teacher can restore it; the trash still counts
+toward the room's quota until it is emptied (`rooms/trash.py`).
 """
 
 from __future__ import annotations
@@ -184,17 +185,16 @@ class Archive:
         await self.db.write(trash)
 
     async def restore(self, user: User, file_id: str) -> StoredFile:
-        """Bring a file back from the trash (teachers); emits `file:new` with the full file."""
+        """Bring a file back from the trash (teachers); emits `file:new` with the full file.
+
+        The trash counts toward the room's quota, so restoring needs no more room.
+        """
         stored = await self._load(file_id)
         await self.rooms.require(user, stored.room_id, Action.MODERATE, thing=("file", file_id))
         if not stored.deleted:
             raise Conflict("This file is not deleted.")
-        total = await self.db.fetchone(
-            "SELECT COALESCE(SUM(size), 0) FROM file_versions WHERE file_id = ?", (file_id,)
-        )
 
         async def bring_back(tx: Tx) -> None:
-            await self.quotas.check(tx, stored.room_id, int(total[0]) if total else 0)
             if await _live_id(tx, stored.room_id, stored.folder, stored.name):
                 raise Conflict("A file of that name is already in the folder.")
             await tx.execute(
@@ -207,7 +207,9 @@ class Archive:
 
     async def refs(self, sha256: str) -> int:
         """How many file versions use the blob (0: it may be deleted)."""
-        row = await self.db.fetchone("SELECT refs FROM blobs WHERE sha256 = ?", (sha256,))
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM file_versions WHERE sha256 = ?", (sha256,)
+        )
         return int(row[0]) if row is not None else 0
 
     async def recount(self) -> None:

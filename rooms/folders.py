@@ -18,13 +18,18 @@ from rooms.policy import Action
 from rooms.rooms import Rooms
 from rooms.store.db import Database, Tx
 
-UNDER = "(folder = ? OR folder LIKE ? ESCAPE '\\')"
+
+def _under(column: str) -> str:
+    """SQL true when `column` is a folder path or lies below it; parameters from `_at_or_below`.
+
+    Folder names are case-sensitive: `LIKE` ignores ASCII case in SQLite (and has wildcards), so
+    the prefix is compared exactly, by characters, as SQLite and PostgreSQL both count them.
+    """
+    return f"({column} = ? OR substr({column}, 1, ?) = ?)"
 
 
-def _like_below(path: str) -> str:
-    """A LIKE pattern for everything below `path`, with LIKE's wildcards escaped."""
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "/%"
+def _at_or_below(path: str) -> tuple[str, int, str]:
+    return path, len(path) + 1, path + "/"
 
 
 def _ancestors(path: str) -> list[str]:
@@ -90,8 +95,8 @@ class Folders:
             "SELECT a.name FROM files a JOIN files b ON b.room_id = a.room_id AND b.name = a.name"
             " AND b.folder = ? || SUBSTR(a.folder, ?)"
             " WHERE a.room_id = ? AND a.deleted_at IS NULL AND b.deleted_at IS NULL"
-            " AND (a.folder = ? OR a.folder LIKE ? ESCAPE '\\')",
-            (new_path, len(path) + 1, room_id, path, _like_below(path)),
+            f" AND {_under('a.folder')}",
+            (new_path, len(path) + 1, room_id, *_at_or_below(path)),
         )
         if clash is not None:
             raise Conflict(f"A file named {clash[0]} is already there.")
@@ -103,14 +108,14 @@ class Folders:
 
         async def remove(tx: Tx) -> None:
             busy = await tx.fetchone(
-                f"SELECT 1 FROM files WHERE room_id = ? AND deleted_at IS NULL AND {UNDER}",
-                (room_id, path, _like_below(path)),
+                f"SELECT 1 FROM files WHERE room_id = ? AND deleted_at IS NULL AND {_under('folder')}",
+                (room_id, *_at_or_below(path)),
             )
             if busy is not None:
                 raise Conflict("The folder is not empty.")
             removed = await tx.execute(
-                "DELETE FROM folders WHERE room_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
-                (room_id, path, _like_below(path)),
+                f"DELETE FROM folders WHERE room_id = ? AND {_under('path')}",
+                (room_id, *_at_or_below(path)),
             )
             if not removed:
                 raise NotFound("folder", path)
@@ -130,19 +135,19 @@ async def _relocate(tx: Tx, room_id: str, path: str, new_path: str) -> None:
     """Move every file and explicit folder under `path` to `new_path`, and tell the room."""
     await tx.execute(  # explicit folders already at the target merge with the moved ones
         "DELETE FROM folders WHERE room_id = ? AND path IN (SELECT ? || SUBSTR(path, ?)"
-        f" FROM folders WHERE room_id = ? AND {UNDER.replace('folder', 'path')})",
-        (room_id, new_path, len(path) + 1, room_id, path, _like_below(path)),
+        f" FROM folders WHERE room_id = ? AND {_under('path')})",
+        (room_id, new_path, len(path) + 1, room_id, *_at_or_below(path)),
     )
     for table, column in (("files", "folder"), ("folders", "path")):
         await tx.execute(
             f"UPDATE {table} SET {column} = ? || SUBSTR({column}, ?)"
-            f" WHERE room_id = ? AND {UNDER.replace('folder', column)}",
-            (new_path, len(path) + 1, room_id, path, _like_below(path)),
+            f" WHERE room_id = ? AND {_under(column)}",
+            (new_path, len(path) + 1, room_id, *_at_or_below(path)),
         )
     await tx.emit(room_id, "folder:move", {"room_id": room_id, "path": path, "new_path": new_path})
     moved = await tx.fetchall(
-        CURRENT + f" WHERE f.room_id = ? AND f.deleted_at IS NULL AND {UNDER}",
-        (room_id, new_path, _like_below(new_path)),
+        CURRENT + f" WHERE f.room_id = ? AND f.deleted_at IS NULL AND {_under('f.folder')}",
+        (room_id, *_at_or_below(new_path)),
     )
     for row in moved:
         await tx.emit(room_id, "file:edit", StoredFile.from_row(row).to_json())

@@ -17,10 +17,9 @@ from collections import defaultdict
 from rooms.errors import TooLarge
 from rooms.store.db import Database, Tx
 
-USED_SQL = (
-    "SELECT COALESCE(SUM(v.size), 0) FROM file_versions v JOIN files f ON f.id = v.file_id"
-    " WHERE v.room_id = ? AND f.deleted_at IS NULL"
-)
+# Every version of every file counts, in the trash too: deleting must not make room for more bytes
+# on disk; purging does (`rooms/trash.py`).
+USED_SQL = "SELECT COALESCE(SUM(size), 0) FROM file_versions WHERE room_id = ?"
 
 
 def quota_exceeded() -> TooLarge:

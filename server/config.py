@@ -37,6 +37,7 @@ class Settings:
     signup: str = "open"
     max_upload_bytes: int = 104_857_600
     room_quota_bytes: int = 5_368_709_120
+    trash_days: float = 30
     session_days: float = 14
     token_seconds: int = 300
     rate_login: Rate = Rate(10, 60)
@@ -125,6 +126,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "signup": _choice("open", "closed"),
     "max_upload_bytes": _int,
     "room_quota_bytes": _int,
+    "trash_days": float,
     "session_days": float,
     "token_seconds": _int,
     **{f"rate_{n}": _rate for n in ("login", "signup", "join", "post", "chat", "upload")},
@@ -184,6 +186,8 @@ def _check(parsed: dict[str, Any]) -> None:
     for key in ("max_upload_bytes", "room_quota_bytes", "token_seconds", "last_n"):
         if key in parsed and parsed[key] < 1:
             raise ConfigError(f"{PREFIX}{key.upper()} must be at least 1")
+    if not 0 <= parsed.get("trash_days", 30) < float("inf"):
+        raise ConfigError(f"{PREFIX}TRASH_DAYS must be a number of days, 0 or more")
     url = parsed.get("database_url", "")
     if url and not url.startswith(("sqlite:///", "postgresql://")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://")

@@ -1,9 +1,10 @@
 """Serving a stored file: byte ranges, ETags, and headers that keep a browser from running it.
 
 The body is written in 1 MiB chunks from a plain loop: per-chunk overhead, not Python, sets the
-speed of a download, so there is no thread hop per chunk. The type is the one sniffed at upload;
-only types a browser shows without running anything are `inline`, and every response carries
-`nosniff` and a sandboxing CSP, so even HTML that slips through cannot act in our origin.
+speed of a download, so there is no thread hop per chunk. The type is the one sniffed at upload
+(HTML, SVG and XML are sent as opaque bytes instead); only types a browser shows without running
+anything are `inline`, and every response carries `nosniff` and a sandboxing CSP, so even HTML that
+slips through cannot act in our origin.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from media.blobs import BlobStore
-from media.sniff import OCTET_STREAM, inline
+from media.sniff import inline, served_type
 from rooms.archive import StoredFile
 from rooms.errors import RangeNotSatisfiable
 
@@ -87,7 +88,7 @@ async def send(request: web.Request, stored: StoredFile, blobs: BlobStore) -> we
     response = web.StreamResponse(status=206 if span else 200, headers=headers)
     if span:
         response.headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{stored.size}"
-    response.content_type = stored.mime or OCTET_STREAM
+    response.content_type = served_type(stored.mime)
     response.content_length = length
     await response.prepare(request)
     if request.method != "HEAD":

@@ -3,17 +3,17 @@
 `setup(app)` is called once by `create_app`; the cleaning runs in a cleanup context after the
 database has opened: temporary files left by a killed upload go, blob references are recounted,
 and blobs no file uses any more (an upload killed between rename and commit, a deleted room) are
-removed, so nothing partial or orphaned survives a restart.
+removed with thumbnails whose blob is gone, so nothing partial or orphaned survives a restart.
+Then the sweeper runs in the background until the node stops (`server/sweeper.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from aiohttp import web
 
@@ -21,29 +21,12 @@ from media.blobs import LocalBlobs
 from media.thumbnails import Thumbnails
 from rooms.archive import Archive
 from rooms.folders import Folders
+from rooms.trash import Trash
+from server.blob_locks import BlobLocks
 from server.keys import SERVICES, SETTINGS
+from server.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
-
-
-class BlobLocks:
-    """One lock per digest: storing a blob and committing its row, or deleting an unused blob,
-    happen under it, so a concurrent upload of the same bytes never loses its blob."""
-
-    def __init__(self) -> None:
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._users: defaultdict[str, int] = defaultdict(int)
-
-    @asynccontextmanager
-    async def hold(self, sha256: str) -> AsyncIterator[None]:
-        self._users[sha256] += 1
-        try:
-            async with self._locks[sha256]:
-                yield
-        finally:
-            self._users[sha256] -= 1
-            if not self._users[sha256]:
-                del self._users[sha256], self._locks[sha256]
 
 
 ARCHIVE = web.AppKey("archive", Archive)
@@ -51,6 +34,7 @@ FOLDERS = web.AppKey("folders", Folders)
 BLOBS = web.AppKey("blobs", LocalBlobs)
 THUMBNAILS = web.AppKey("thumbnails", Thumbnails)
 BLOB_LOCKS = web.AppKey("blob_locks", BlobLocks)
+SWEEPER = web.AppKey("sweeper", Sweeper)
 
 
 def setup(app: web.Application) -> None:
@@ -63,7 +47,15 @@ def setup(app: web.Application) -> None:
     app[BLOBS] = LocalBlobs(settings.data_dir / "blobs")
     app[THUMBNAILS] = Thumbnails(settings.data_dir / "thumbnails")
     app[BLOB_LOCKS] = BlobLocks()
+    app[SWEEPER] = Sweeper(
+        Trash(services.db, services.rooms),
+        app[BLOBS],
+        app[THUMBNAILS],
+        app[BLOB_LOCKS],
+        trash_days=settings.trash_days,
+    )
     app.cleanup_ctx.append(_clean)
+    app.cleanup_ctx.append(_sweep)
 
 
 async def _clean(app: web.Application) -> AsyncIterator[None]:
@@ -77,4 +69,15 @@ async def _clean(app: web.Application) -> AsyncIterator[None]:
             removed += 1
     if removed:
         log.info("removed %d unused blobs", removed)
+    async for sha256 in app[THUMBNAILS].list():
+        if not await blobs.exists(sha256):
+            await app[THUMBNAILS].delete(sha256)
     yield
+
+
+async def _sweep(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[SWEEPER].run(), name="archive-sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

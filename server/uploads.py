@@ -1,9 +1,9 @@
 """Receiving an upload: multipart streamed to a temporary file, counted, hashed and limited.
 
 aiohttp's `read_chunk` does not cap a part, so the size limit and the room's quota are enforced
-here chunk by chunk. The bytes become a blob (fsync, then rename) only once complete, and the
-database row comes after that; any failure on the way removes the temporary file, releases the
-quota and, if the blob is new and unused, removes it too.
+here chunk by chunk. The bytes become a blob (fsync, then rename) only once the whole body is read,
+and the database row comes after that; any failure on the way removes the temporary file, releases
+the quota and, if the blob is new and unused, removes it too.
 """
 
 from __future__ import annotations
@@ -41,25 +41,49 @@ def too_large(limit: int) -> TooLarge:
     return TooLarge(f"A file may be at most {limit} bytes.")
 
 
+@dataclass
+class Received:
+    """A file part read to the end: its clean name, the finished temporary file, the quota held."""
+
+    name: str
+    temp: TempUpload
+    info: BlobInfo
+    held: Reservation
+
+
 async def receive(request: web.Request, upload: Upload) -> StoredFile:
-    """Read the multipart body: an optional `folder` field, then the `file` part, stored."""
+    """Read the multipart body: the `file` part and an optional `folder` field, then store.
+
+    Clients send fields in the order they are given (`curl -F`), so `folder` may come before or
+    after the file. The bytes are received into a temporary file at once; the file's row, which
+    needs the folder, is written only when the whole body is read.
+    """
     limit = request.app[SETTINGS].max_upload_bytes
     expected = max(0, (request.content_length or 0) - FRAMING)
     if expected > limit:  # refused before a byte of the body is read
         raise too_large(limit)
     reader = await request.multipart()
     folder = upload.folder
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise Invalid("file: nested multipart is not supported.")
-        if part.name == "folder":
-            folder = clean_folder(await _text(part))
-        elif part.name == "file":
-            name = clean_name(part.filename or "")
-            return await _store(request, Upload(upload.user, upload.room_id, folder), name, part)
-        else:
-            await part.release()
-    raise Invalid("file: the form has no file part.")
+    received: Received | None = None
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise Invalid("file: nested multipart is not supported.")
+            if part.name == "folder":
+                folder = clean_folder(await _text(part))
+            elif part.name == "file":
+                if received is not None:
+                    raise Invalid("file: one file per upload.")
+                received = await _receive_file(request, upload, part)
+            else:
+                await part.release()
+        if received is None:
+            raise Invalid("file: the form has no file part.")
+        return await _commit(request, Upload(upload.user, upload.room_id, folder), received)
+    finally:
+        if received is not None:
+            received.temp.discard()  # nothing left once the blob store took it
+            received.held.release()
 
 
 async def _text(part: BodyPartReader) -> str:
@@ -71,10 +95,10 @@ async def _text(part: BodyPartReader) -> str:
     return data.decode(errors="replace")
 
 
-async def _store(
-    request: web.Request, upload: Upload, name: str, part: BodyPartReader
-) -> StoredFile:
+async def _receive_file(request: web.Request, upload: Upload, part: BodyPartReader) -> Received:
+    """Hold quota for the part and stream it to a finished temporary file."""
     app = request.app
+    name = clean_name(part.filename or "")
     expected = max(0, (request.content_length or 0) - FRAMING)
     held = await app[ARCHIVE].reserve(upload.user, upload.room_id, expected)
     try:
@@ -84,9 +108,10 @@ async def _store(
         except BaseException:
             temp.discard()
             raise
-        return await _commit(request, upload, name, temp, info, held)
-    finally:
+    except BaseException:
         held.release()
+        raise
+    return Received(name, temp, info, held)
 
 
 async def _stream(
@@ -101,26 +126,16 @@ async def _stream(
     return await temp.finish()
 
 
-async def _commit(
-    request: web.Request,
-    upload: Upload,
-    name: str,
-    temp: TempUpload,
-    info: BlobInfo,
-    held: Reservation,
-) -> StoredFile:
+async def _commit(request: web.Request, upload: Upload, received: Received) -> StoredFile:
     """Rename the finished file into the blob store, then record it; undo the blob on failure."""
     app = request.app
+    info = received.info
     blob = NewBlob(info.sha256, info.size, sniff(info.head))
     async with app[BLOB_LOCKS].hold(info.sha256):
-        try:
-            await app[BLOBS].put(temp)
-        except BaseException:
-            temp.discard()
-            raise
+        await app[BLOBS].put(received.temp)
         try:
             return await app[ARCHIVE].add(
-                upload.user, upload.room_id, upload.folder, name, blob, held
+                upload.user, upload.room_id, upload.folder, received.name, blob, received.held
             )
         except BaseException:
             if not await app[ARCHIVE].refs(info.sha256):

@@ -9,7 +9,7 @@ from media.sniff import is_image
 from media.thumbnails import ThumbnailError
 from rooms.errors import Invalid, NotFound, TooLarge
 from server.downloads import send
-from server.filestore import ARCHIVE, BLOBS, FOLDERS, THUMBNAILS
+from server.filestore import ARCHIVE, BLOBS, FOLDERS, SWEEPER, THUMBNAILS
 from server.inputs import Payload, body
 from server.keys import SETTINGS
 from server.session import limit, signed_in
@@ -105,6 +105,13 @@ async def restore_file(request: web.Request) -> web.Response:
     user = await signed_in(request)
     stored = await request.app[ARCHIVE].restore(user, request.match_info["file_id"])
     return web.json_response(stored.to_json())
+
+
+@routes.post("/api/files/{file_id}/purge")
+async def purge_file(request: web.Request) -> web.Response:
+    user = await signed_in(request)
+    await request.app[SWEEPER].purge(user, request.match_info["file_id"])
+    return web.Response(status=204)
 
 
 @routes.get("/api/rooms/{room_id}/folders")

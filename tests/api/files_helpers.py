@@ -14,21 +14,26 @@ from tests.conftest import Person
 BOUNDARY = "twinroomsTestBoundary7MA4YWxk"
 
 
-def multipart(name: str, data: bytes, folder: str | None = None) -> bytes:
-    """A multipart body whose file name reaches the server exactly (RFC 5987 `filename*`)."""
+def multipart(
+    name: str, data: bytes, folder: str | None = None, *, folder_last: bool = False
+) -> bytes:
+    """A multipart body whose file name reaches the server exactly (RFC 5987 `filename*`).
+
+    The `folder` field comes before the file part, or after it with `folder_last`."""
     parts = []
-    if folder is not None:
-        parts.append(
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="folder"\r\n\r\n'.encode()
-            + folder.encode()
-            + b"\r\n"
-        )
     head = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x";'
         f" filename*=UTF-8''{quote(name, safe='')}\r\n"
         "Content-Type: text/plain\r\n\r\n"
     )
     parts.append(head.encode() + data + b"\r\n")
+    if folder is not None:
+        field = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="folder"\r\n\r\n'.encode()
+            + folder.encode()
+            + b"\r\n"
+        )
+        parts.insert(len(parts) if folder_last else 0, field)
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
@@ -39,13 +44,14 @@ async def upload(
     data: bytes,
     *,
     folder: str | None = None,
+    folder_last: bool = False,
     query: str = "",
     status: int = 201,
 ) -> Any:
     """Upload `data` as `name`; checks the status and returns the decoded JSON answer."""
     response = await person.client.post(
         f"/api/rooms/{room_id}/files{query}",
-        data=io.BytesIO(multipart(name, data, folder)),
+        data=io.BytesIO(multipart(name, data, folder, folder_last=folder_last)),
         headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
     )
     text = await response.text()

@@ -96,15 +96,16 @@ async def test_twenty_concurrent_uploads_store_exactly_those_that_fit(
     assert state["temps"] == [] and len(state["blobs"]) == FITS and state["rows"] == FITS
 
 
-async def test_deleting_frees_the_quota_and_restoring_needs_room(
+async def test_deleting_keeps_counting_and_purging_frees_the_quota(
     room: Room, settings: Settings
 ) -> None:
     owner: Person = room["_owner"]
     made = [await upload(owner, room["id"], f"{i}.bin", os.urandom(FILE)) for i in range(FITS)]
     await owner.call("DELETE", f"/api/files/{made[0]['id']}", status=204)
-    await upload(owner, room["id"], "new.bin", os.urandom(FILE))
-    answer = await owner.call("POST", f"/api/files/{made[0]['id']}/restore", status=413)
+    answer = await upload(owner, room["id"], "new.bin", os.urandom(FILE), status=413)
     assert answer["error"]["code"] == "quota_exceeded"
+    await owner.call("POST", f"/api/files/{made[0]['id']}/purge", status=204)
+    await upload(owner, room["id"], "new.bin", os.urandom(FILE))
 
 
 def free_port() -> int:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 import os
+import struct
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.api.files_helpers import download, leftovers, upload
+from tests.api.files_helpers import BOUNDARY, download, leftovers, multipart, upload
 from tests.conftest import Person, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
@@ -137,6 +141,35 @@ async def test_the_folder_may_come_as_a_query_parameter(room: Room) -> None:
     assert made["folder"] == "notes/week 1"
 
 
+async def test_a_folder_field_after_the_file_part_counts(room: Room, settings: Any) -> None:
+    owner: Person = room["_owner"]
+    made = await upload(owner, room["id"], "a.txt", b"x", folder="/notes//late/", folder_last=True)
+    assert made["folder"] == "notes/late"
+    assert (await owner.call("GET", f"/api/files/{made['id']}"))["folder"] == "notes/late"
+    assert await owner.call("GET", f"/api/rooms/{room['id']}/files?folder=") == []
+    before = leftovers(settings.data_dir)
+    for folder in ("a/../b", ".."):
+        answer = await upload(
+            owner, room["id"], "b.txt", b"y", folder=folder, folder_last=True, status=400
+        )
+        assert answer["error"]["code"] == "invalid" and "folder" in answer["error"]["message"]
+    assert leftovers(settings.data_dir) == before
+
+
+async def test_a_second_file_part_is_400_and_stores_nothing(room: Room, settings: Any) -> None:
+    owner: Person = room["_owner"]
+    one = multipart("a.txt", b"first").removesuffix(f"--{BOUNDARY}--\r\n".encode())
+    response = await owner.client.post(
+        f"/api/rooms/{room['id']}/files",
+        data=io.BytesIO(one + multipart("b.txt", b"second")),
+        headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    answer = await response.json()
+    assert response.status == 400 and answer["error"]["code"] == "invalid"
+    assert "one file" in answer["error"]["message"]
+    assert leftovers(settings.data_dir) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
+
+
 @pytest.mark.parametrize(
     ("data", "mime"),
     [
@@ -148,14 +181,14 @@ async def test_the_folder_may_come_as_a_query_parameter(room: Room) -> None:
         (b"just some text", "application/octet-stream"),
     ],
 )
-async def test_html_svg_and_unknown_types_are_attachments(
+async def test_html_svg_and_unknown_types_are_opaque_attachments(
     room: Room, data: bytes, mime: str
 ) -> None:
     owner: Person = room["_owner"]
     made = await upload(owner, room["id"], "picture.png", data)  # the name claims an image
-    assert made["mime"] == mime
+    assert made["mime"] == mime  # what the file is; never what it is served as
     _, headers, _ = await download(owner, made["id"])
-    assert headers["Content-Type"].split(";")[0] == mime
+    assert headers["Content-Type"] == "application/octet-stream"
     assert headers["Content-Disposition"].startswith("attachment;")
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Security-Policy"] == "sandbox"
@@ -343,3 +376,91 @@ async def test_folders_are_created_moved_and_deleted(people: People, room: Room)
     await owner.call("DELETE", f"/api/files/{made['id']}", status=204)
     await owner.call("DELETE", f"{base}?path=empty", status=204)
     assert await owner.call("GET", base) == []
+
+
+@functools.cache
+def black_rows(side: int) -> bytes:
+    return zlib.compress(bytes((side * 4 + 1) * side), 9)
+
+
+def big_png(side: int, tag: bytes) -> bytes:
+    """A valid RGBA PNG of `side` x `side` black pixels: tiny on disk, 4 bytes a pixel decoded.
+
+    `tag` goes into a text chunk, so that images of the same size are distinct blobs."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"tEXt", b"Comment\x00" + tag),
+            chunk(b"IDAT", black_rows(side)),
+            chunk(b"IEND", b""),
+        )
+    )
+
+
+def rss_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    """Make the kernel's peak RSS (VmHWM) of this process start again from its RSS now."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+async def test_concurrent_thumbnails_of_huge_images_keep_memory_bounded(room: Room) -> None:
+    owner: Person = room["_owner"]
+    side = 7000  # 49 megapixels, just under the 50-megapixel limit: 187 MiB each when decoded
+    made = [
+        await upload(owner, room["id"], f"{i}.png", big_png(side, str(i).encode()))
+        for i in range(4)
+    ]
+    assert {m["mime"] for m in made} == {"image/png"} and len({m["sha256"] for m in made}) == 4
+
+    async def thumbnail(file_id: str) -> int:
+        response = await owner.client.get(f"/api/files/{file_id}/thumbnail")
+        await response.read()
+        return response.status
+
+    reset_peak_rss()
+    before = rss_kib("VmRSS")
+    statuses = await asyncio.gather(*(thumbnail(m["id"]) for m in made))
+    growth_mib = (rss_kib("VmHWM") - before) / 1024
+    assert statuses == [200] * 4
+    # One such decode at a time takes 374 MiB (a copy to resample); four at once took 2 GiB.
+    assert growth_mib < 600, f"the peak grew by {growth_mib:.0f} MiB"
+
+
+async def test_folder_names_are_case_sensitive(room: Room) -> None:
+    owner: Person = room["_owner"]
+    base = f"/api/rooms/{room['id']}/folders"
+    lower = await upload(owner, room["id"], "a.txt", b"a", folder="photos/2024")
+    upper = await upload(owner, room["id"], "b.txt", b"b", folder="Photos/2024")
+    under = await upload(owner, room["id"], "c.txt", b"c", folder="photos_old/x")
+    await owner.call("PATCH", base, {"path": "photos", "new_path": "pictures"})
+    folders = {
+        f["id"]: f["folder"] for f in await owner.call("GET", f"/api/rooms/{room['id']}/files")
+    }
+    assert folders == {
+        lower["id"]: "pictures/2024",
+        upper["id"]: "Photos/2024",
+        under["id"]: "photos_old/x",
+    }
+    await owner.call("POST", base, {"path": "PICTURES"}, status=201)
+    await owner.call("DELETE", f"{base}?path=PICTURES", status=204)
+    await owner.call("DELETE", f"/api/files/{lower['id']}", status=204)
+    await owner.call("POST", base, {"path": "photos"}, status=201)
+    await owner.call("DELETE", f"{base}?path=photos", status=204)
+    assert await owner.call("GET", base) == ["Photos", "Photos/2024", "photos_old", "photos_old/x"]
+    await owner.call("PATCH", base, {"path": "Photos", "new_path": "photos_old"})
+    assert (await owner.call("GET", f"/api/files/{upper['id']}"))["folder"] == "photos_old/2024"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from media.sniff import inline, sniff
+from media.sniff import inline, served_type, sniff
 from rooms.errors import RangeNotSatisfiable
 from server.downloads import byte_range, disposition, etag_matches
 
@@ -72,3 +72,21 @@ def test_sniffing_ignores_names_and_falls_back() -> None:
     assert sniff(b"<html><body>hi") == "text/html"
     assert sniff(b"ID3\x03\x00") == "audio/mpeg"
     assert sniff(b"") == sniff(b"plain words") == "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("mime", "served"),
+    [
+        ("text/html", "application/octet-stream"),
+        ("application/xhtml+xml", "application/octet-stream"),
+        ("image/svg+xml", "application/octet-stream"),
+        ("text/xml", "application/octet-stream"),
+        ("application/xml", "application/octet-stream"),
+        ("image/png", "image/png"),
+        ("application/pdf", "application/pdf"),
+        ("text/plain", "text/plain"),
+        ("", "application/octet-stream"),
+    ],
+)
+def test_types_a_browser_could_run_are_served_opaque(mime: str, served: str) -> None:
+    assert served_type(mime) == served
