@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> web.Application:
         transports=["websocket", "polling"],
     )
     sio.attach(app)
-    hub = Hub(sio, services, metrics)
+    hub = Hub(sio, services, metrics, settings)
     hub.register(room_events.handlers(hub, EventLog(services.db)))
     hub.register(forum_events.handlers(services.forum, services.limiter, settings.rate_chat))
     app[SETTINGS], app[SERVICES], app[METRICS], app[SIO], app[HUB] = (

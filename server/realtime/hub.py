@@ -21,9 +21,11 @@ from rooms.errors import NotFound, NotSignedIn
 from rooms.models import User
 from rooms.policy import Action, may
 from rooms.store.db import RoomEvent
+from server.config import Settings
 from server.errors import ack_error
 from server.keys import Services
 from server.metrics import Metrics
+from server.realtime.connections import Connection, Connections
 from server.realtime.presence import Presence
 from server.session import COOKIE
 
@@ -49,16 +51,22 @@ def user_channel(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+def refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection: the client's `connect_error` has `message` and `data: {code, message}`."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+
+
 class Hub:
     """Connections, room subscriptions, presence and the fan-out of committed room events."""
 
-    def __init__(self, sio: socketio.AsyncServer, services: Services, metrics: Metrics) -> None:
+    def __init__(
+        self, sio: socketio.AsyncServer, services: Services, metrics: Metrics, settings: Settings
+    ) -> None:
         self.sio = sio
         self.services = services
         self.metrics = metrics
         self.presence = Presence()
-        self._users: dict[str, User] = {}
-        self._sessions: dict[str, str] = {}  # sid -> the cookie session it was opened with
+        self.connections = Connections(per_user=settings.max_sockets_per_user)
         self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         # Other parts of the node (live media) that must let go of a socket or a removed member.
@@ -78,7 +86,7 @@ class Hub:
     def _wrap(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
         async def run(sid: str, data: Any = None) -> dict[str, Any]:
             try:
-                user = self._users.get(sid)
+                user = self.connections.user(sid)
                 if user is None:
                     raise NotSignedIn("Sign in first.")
                 result = await handler(Caller(sid, user), data)
@@ -114,14 +122,14 @@ class Hub:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         user, session = await self._authenticate(environ, auth)
         if user is None:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "not_signed_in", "message": "Sign in first."}
-            )
-        self._users[sid] = user
-        if session:
-            self._sessions[sid] = session
+            raise refusal("not_signed_in", "Sign in first.")
+        # Checked and counted with no await in between: simultaneous connects cannot pass the cap.
+        if not self.connections.admit(sid, Connection(user, session)):
+            cap = self.connections.per_user
+            message = f"At most {cap} connections at once; close a tab or window."
+            raise refusal("too_many_connections", message)
         await self.sio.enter_room(sid, user_channel(user.id))
-        self.metrics.sockets.set(len(self._users))
+        self.metrics.sockets.set(len(self.connections))
 
     async def _authenticate(self, environ: dict[str, Any], auth: Any) -> tuple[User | None, str]:
         """The user of a socket token (`auth: {token}`) or else of the session cookie."""
@@ -134,8 +142,7 @@ class Hub:
         return (await accounts.session_user(token) if token else None), token
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
-        self._users.pop(sid, None)
-        self._sessions.pop(sid, None)
+        self.connections.drop(sid)
         try:
             for gone in self.on_disconnect:
                 try:
@@ -145,7 +152,7 @@ class Hub:
         finally:
             for room_id in self.presence.drop_socket(sid):
                 await self.broadcast_presence(room_id)
-            self.metrics.sockets.set(len(self._users))
+            self.metrics.sockets.set(len(self.connections))
         self.metrics.rooms_online.set(self.presence.room_count())
 
     async def join(self, caller: Caller, room_id: str) -> None:
@@ -176,7 +183,7 @@ class Hub:
 
     def connected(self, sid: str) -> bool:
         """Whether the socket is still connected (and signed in)."""
-        return sid in self._users
+        return self.connections.user(sid) is not None
 
     async def role_changed(self, room_id: str, user_id: str, role: str) -> None:
         """Tell the node's live parts that a member's role changed."""
@@ -204,7 +211,7 @@ class Hub:
 
     async def end_session(self, token: str) -> None:
         """Close the sockets opened with a session that has just ended (logout)."""
-        for sid in [sid for sid, session in self._sessions.items() if session == token]:
+        for sid in self.connections.of_session(token):
             await self.sio.disconnect(sid)
 
 
