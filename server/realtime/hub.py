@@ -26,6 +26,7 @@ from server.errors import ack_error
 from server.keys import Services
 from server.metrics import Metrics
 from server.realtime.connections import Connection, Connections
+from server.realtime.limits import EventLimits
 from server.realtime.presence import Presence
 from server.session import COOKIE
 
@@ -67,6 +68,7 @@ class Hub:
         self.metrics = metrics
         self.presence = Presence()
         self.connections = Connections(per_user=settings.max_sockets_per_user)
+        self.limits = EventLimits(services.limiter, settings)
         self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
         # Other parts of the node (live media) that must let go of a socket or a removed member.
@@ -79,8 +81,10 @@ class Hub:
         services.db.on_commit(self._outbox.put_nowait)
 
     def register(self, handlers: dict[str, Handler]) -> None:
-        """Answer each named client event through `handler`, with an ack in every case."""
+        """Answer each named client event through `handler`, with an ack in every case; every
+        event spends from its class's bucket (`limits.py`) before anything else is done."""
         for name, handler in handlers.items():
+            self.limits.check(name)
             self.sio.on(name, self._wrap(name, handler))
 
     def _wrap(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
@@ -89,6 +93,7 @@ class Hub:
                 user = self.connections.user(sid)
                 if user is None:
                     raise NotSignedIn("Sign in first.")
+                await self.limits.spend(name, user)
                 result = await handler(Caller(sid, user), data)
             except Exception as exc:
                 self.metrics.events.labels(name, "error").inc()

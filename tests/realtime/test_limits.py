@@ -1,5 +1,5 @@
-"""Limits per user on Socket.IO: how many sockets one user may hold open at once; why a
-connection is refused."""
+"""Limits per user: how many sockets one user may hold open at once (and why a connection is
+refused), and the rate of every client event by class."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import socketio
 from aiohttp.test_utils import TestServer
 
 from server.session import COOKIE
-from tests.conftest import Person
+from tests.conftest import Person, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
+Room = dict[str, Any]
 pytestmark = pytest.mark.timeout(30)
 DEFAULT_CAP = 10  # MAX_SOCKETS_PER_USER
 
@@ -60,3 +61,58 @@ async def test_a_refused_connection_says_why_in_its_data(server: TestServer) -> 
         "message": "Sign in first.",
         "data": {"code": "not_signed_in", "message": "Sign in first."},
     }
+
+
+def limited(ack: dict[str, Any]) -> bool:
+    """Whether an ack is the rate limit's answer (checking its shape on the way)."""
+    if ack["ok"] or ack["error"]["code"] != "rate_limited":
+        return False
+    assert ack["error"]["retry_after"] >= 1 and ack["error"]["message"], ack
+    return True
+
+
+async def test_a_pupils_hands_are_limited_to_a_burst(people: People, room: Room) -> None:
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"])
+    teacher, sio = await owner.connect(), await pupil.connect()
+    for member in (teacher, sio):
+        assert (await member.call("media:join", {"room_id": room["id"]}))["ok"]
+    acks = [
+        await sio.call("media:hand", {"room_id": room["id"], "raised": i % 2 == 0})
+        for i in range(45)
+    ]
+    assert all(ack["ok"] for ack in acks[:15])  # a burst of 15 for a pupil
+    assert sum(limited(ack) for ack in acks) >= 25  # refilled at one every two seconds
+
+
+async def test_signalling_is_generous_but_joins_are_limited(people: People, room: Room) -> None:
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"])
+    sio = await pupil.connect()
+    for _ in range(100):  # far more than a join and its renegotiations exchange
+        ack = await sio.call("media:answer", {"room_id": room["id"], "sdp": "v=0"})
+        assert ack["error"]["code"] == "not_found"  # no seat: an answer, not a rate limit
+    acks = [await sio.call("room:join", {"room_id": room["id"]}) for _ in range(45)]
+    assert all(ack["ok"] for ack in acks[:30])
+    assert sum(limited(ack) for ack in acks) >= 10
+    other = await pupil.connect()  # the bucket is the user's, not the socket's
+    assert limited(await other.call("room:join", {"room_id": room["id"]}))
+    # Other classes keep their own buckets.
+    ack = await other.call("chat:send", {"room_id": room["id"], "body": "still here"})
+    assert ack["ok"], ack
+
+
+async def test_reactions_are_limited_per_user(people: People, room: Room) -> None:
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"])
+    sio = await owner.connect()
+    post = (await sio.call("chat:send", {"room_id": room["id"], "body": "React!"}))["post"]
+    path = f"/api/posts/{post['id']}/reactions"
+    statuses = []
+    for i in range(40):
+        response = await pupil.client.post(path, json={"emoji": "👍", "on": i % 2 == 0})
+        statuses.append(response.status)
+        if response.status == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+            assert (await response.json())["error"]["code"] == "rate_limited"
+    assert statuses[:20] == [200] * 20 and statuses.count(429) >= 15
