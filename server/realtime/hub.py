@@ -161,13 +161,16 @@ class Hub:
         self.metrics.rooms_online.set(self.presence.room_count())
 
     async def join(self, caller: Caller, room_id: str) -> None:
-        """Subscribe the caller's socket to the room (membership already checked)."""
+        """Subscribe the caller's socket to the room if a member, and tell the room when that
+        changes who is online (a second tab or a re-join changes nothing: no broadcast)."""
         member = await self.services.rooms.member_of(room_id, caller.user.id)
         if member is None:
             raise NotFound("room", room_id)
         await self.sio.enter_room(caller.sid, room_channel(room_id))
-        self.presence.add(room_id, caller.sid, member.to_json())
+        changed = self.presence.add(room_id, caller.sid, member.to_json())
         self.metrics.rooms_online.set(self.presence.room_count())
+        if changed:
+            await self.broadcast_presence(room_id)
 
     async def leave(self, sid: str, room_id: str) -> None:
         await self.sio.leave_room(sid, room_channel(room_id))

@@ -1,5 +1,5 @@
 """Limits per user: how many sockets one user may hold open at once (and why a connection is
-refused), and the rate of every client event by class."""
+refused), the rate of every client event by class, and presence broadcasts only on change."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from server.session import COOKIE
 from tests.conftest import Person, join_as_pupil
+from tests.realtime.inbox import Inbox
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
@@ -100,6 +101,25 @@ async def test_signalling_is_generous_but_joins_are_limited(people: People, room
     # Other classes keep their own buckets.
     ack = await other.call("chat:send", {"room_id": room["id"], "body": "still here"})
     assert ack["ok"], ack
+
+
+async def test_presence_is_broadcast_only_when_it_changes(people: People, room: Room) -> None:
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"])
+    watcher = await owner.connect()
+    inbox = Inbox(watcher, "presence", "room:edit")
+    await watcher.call("room:join", {"room_id": room["id"]})
+    tab, other_tab = await pupil.connect(), await pupil.connect()
+    for sio in (tab, tab, tab, other_tab, other_tab):  # re-joins and a second tab
+        assert (await sio.call("room:join", {"room_id": room["id"]}))["ok"]
+    # A room event after the joins: every presence they caused arrives before it.
+    await owner.call("PATCH", f"/api/rooms/{room['id']}", {"name": "Marker"})
+    await inbox.wait_for(lambda name, _: name == "room:edit")
+    presences = inbox.named("presence")
+    assert [sorted(u["id"] for u in p["users"]) for p in presences] == [
+        [owner.id],
+        sorted([owner.id, pupil.id]),
+    ]
 
 
 async def test_reactions_are_limited_per_user(people: People, room: Room) -> None:
