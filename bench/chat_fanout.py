@@ -2,7 +2,8 @@
 
 Both servers run as subprocesses on loopback, measured in the same run. Receivers live in separate
 worker processes; senders post at a fixed rate in all; every message carries its send time, so each
-receiver records its delivery latency. Prints deliveries per second, p50 and p99 latency for each
+receiver records its delivery latency. Twinrooms' clients are a class: pupils made in bulk, each
+with `SOCKETS_PER_PUPIL` receiving sockets (tabs), and one pupil per sender. Prints deliveries per second, p50 and p99 latency for each
 server, and the ratios. Usage:
 `python bench/chat_fanout.py [--clients 300] [--rate 40] [--senders 10] [--seconds 10]`.
 """
@@ -27,6 +28,8 @@ from typing import Any
 import socketio
 
 ROOT = Path(__file__).resolve().parents[1]
+SOCKETS_PER_PUPIL = 10  # the server's default cap on one user's sockets
+Auth = dict[str, str] | None
 
 
 def free_port() -> int:
@@ -45,12 +48,10 @@ def wait_healthy(url: str, path: str = "/healthz") -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
-async def _receive(
-    url: str, room_id: str, auth: dict[str, str] | None, count: int, conn: Any
-) -> None:
+async def _receive(url: str, room_id: str, auths: list[Auth], conn: Any) -> None:
     latencies: list[float] = []
     clients = []
-    for _ in range(count):
+    for auth in auths:
         sio = socketio.AsyncClient(reconnection=False)
 
         async def on_post(data: dict[str, Any]) -> None:
@@ -70,8 +71,8 @@ async def _receive(
         await sio.disconnect()
 
 
-def receiver(url: str, room_id: str, auth: dict[str, str] | None, count: int, conn: Any) -> None:
-    asyncio.run(_receive(url, room_id, auth, count, conn))
+def receiver(url: str, room_id: str, auths: list[Auth], conn: Any) -> None:
+    asyncio.run(_receive(url, room_id, auths, conn))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -83,7 +84,7 @@ def cpu_seconds(pid: int) -> float:
 async def _send(
     url: str,
     room_id: str,
-    auth: dict[str, str] | None,
+    auths: list[Auth],
     args: argparse.Namespace,
     server_pid: int,
 ) -> tuple[int, float, float]:
@@ -97,7 +98,7 @@ async def _send(
     """
     rate, seconds, senders = args.rate, args.seconds, args.senders
     clients = []
-    for _ in range(senders):
+    for auth in auths:
         sio = socketio.AsyncClient(reconnection=False)
         await sio.connect(url, transports=["websocket"], auth=auth, wait_timeout=10)
         await sio.call("room:join", {"room_id": room_id})
@@ -125,16 +126,18 @@ def measure(
     name: str,
     url: str,
     room_id: str,
-    auth: dict[str, str] | None,
+    auths: list[Auth],
     args: argparse.Namespace,
     server_pid: int,
 ) -> dict[str, float]:
+    """`auths` has one entry per receiving socket, then one per sender."""
     ctx = mp.get_context("spawn")
     per_worker = args.clients // args.workers
     pipes, procs = [], []
-    for _ in range(args.workers):
+    for worker in range(args.workers):
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=receiver, args=(url, room_id, auth, per_worker, child))
+        mine = auths[worker * per_worker : (worker + 1) * per_worker]
+        proc = ctx.Process(target=receiver, args=(url, room_id, mine, child))
         proc.start()
         pipes.append(parent)
         procs.append(proc)
@@ -145,7 +148,8 @@ def measure(
         f" posting {args.rate}/s for {args.seconds} s",
         flush=True,
     )
-    sent, elapsed, cpu = asyncio.run(_send(url, room_id, auth, args, server_pid))
+    senders = auths[per_worker * args.workers :][: args.senders]
+    sent, elapsed, cpu = asyncio.run(_send(url, room_id, senders, args, server_pid))
     latencies: list[float] = []
     for parent in pipes:
         parent.send("stop")
@@ -171,7 +175,9 @@ def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def start_twinrooms(data_dir: str) -> tuple[subprocess.Popen[bytes], str, str, dict[str, str]]:
+def start_twinrooms(
+    data_dir: str, args: argparse.Namespace
+) -> tuple[subprocess.Popen[bytes], str, str, list[Auth]]:
     port = free_port()
     env = {
         **os.environ,
@@ -179,12 +185,36 @@ def start_twinrooms(data_dir: str) -> tuple[subprocess.Popen[bytes], str, str, d
         "TWINROOMS_DATA_DIR": data_dir,
         "TWINROOMS_TEST_FAST_HASH": "1",
         "TWINROOMS_RATE_CHAT": "1000000/1",
+        "TWINROOMS_RATE_LOGIN": "1000000/1",
         "TWINROOMS_TOKEN_SECONDS": "3600",
         "TWINROOMS_LOG_LEVEL": "warning",
     }
     proc = subprocess.Popen([sys.executable, "-m", "server", "serve"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url)
+    post = _signed_in_poster(url)
+    post(
+        "/api/auth/signup",
+        {"username": "bench", "password": "benchmark", "display_name": "Bench", "country": "FR"},
+    )
+    room = post("/api/rooms", {"name": "Benchmark"})
+    receivers = -(-args.clients // SOCKETS_PER_PUPIL)
+    sheet: list[dict[str, str]] = []
+    while len(sheet) < receivers + args.senders:
+        count = min(200, receivers + args.senders - len(sheet))
+        names = [{"display_name": f"Pupil {len(sheet) + i}"} for i in range(count)]
+        sheet += post(f"/api/rooms/{room['id']}/pupils", {"pupils": names})
+    tokens = []
+    for pupil in sheet:
+        login = _signed_in_poster(url)
+        login("/api/auth/login", {"username": pupil["username"], "password": pupil["password"]})
+        tokens.append({"token": login("/api/auth/token", {})["token"]})
+    auths: list[Auth] = [tokens[i // SOCKETS_PER_PUPIL] for i in range(args.clients)]
+    return proc, url, room["id"], auths + tokens[receivers:]
+
+
+def _signed_in_poster(url: str) -> Any:
+    """A JSON POST function with a cookie jar of its own."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
 
     def post(path: str, body: dict[str, Any]) -> Any:
@@ -193,13 +223,7 @@ def start_twinrooms(data_dir: str) -> tuple[subprocess.Popen[bytes], str, str, d
         )
         return json.loads(opener.open(request).read() or b"null")
 
-    post(
-        "/api/auth/signup",
-        {"username": "bench", "password": "benchmark", "display_name": "Bench", "country": "FR"},
-    )
-    room = post("/api/rooms", {"name": "Benchmark"})
-    token = post("/api/auth/token", {})["token"]
-    return proc, url, room["id"], {"token": token}
+    return post
 
 
 def main() -> None:
@@ -214,15 +238,16 @@ def main() -> None:
     proc, url = start_bare()
     try:
         print("bare python-socketio broadcast:", flush=True)
-        results["bare"] = measure("bare", url, "bench", None, args, proc.pid)
+        anonymous: list[Auth] = [None] * (args.clients + args.senders)
+        results["bare"] = measure("bare", url, "bench", anonymous, args, proc.pid)
     finally:
         proc.terminate()
         proc.wait()
     with tempfile.TemporaryDirectory() as data_dir:
-        proc, url, room_id, auth = start_twinrooms(data_dir)
+        proc, url, room_id, auths = start_twinrooms(data_dir, args)
         try:
             print("twinrooms chat:send (persisted):", flush=True)
-            results["twinrooms"] = measure("twinrooms", url, room_id, auth, args, proc.pid)
+            results["twinrooms"] = measure("twinrooms", url, room_id, auths, args, proc.pid)
         finally:
             proc.terminate()
             proc.wait()
