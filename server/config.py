@@ -39,6 +39,7 @@ class Settings:
     room_quota_bytes: int = 5_368_709_120
     session_days: float = 14
     token_seconds: int = 300
+    session_check_seconds: float = 10
     max_sockets_per_user: int = 10
     rate_login: Rate = Rate(10, 60)
     rate_signup: Rate = Rate(20, 3600)
@@ -127,6 +128,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "room_quota_bytes": _int,
     "session_days": float,
     "token_seconds": _int,
+    "session_check_seconds": float,
     "max_sockets_per_user": _int,
     **{f"rate_{n}": _rate for n in ("login", "signup", "join", "post", "chat", "upload")},
     "ice_servers": _ice,
@@ -181,6 +183,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def _check(parsed: dict[str, Any]) -> None:
     if not 0 <= parsed.get("port", 8080) <= 65535:
         raise ConfigError(f"{PREFIX}PORT must be between 0 and 65535")
+    if parsed.get("session_check_seconds", 10) <= 0:
+        raise ConfigError(f"{PREFIX}SESSION_CHECK_SECONDS must be above 0")
     for key in (
         "max_upload_bytes",
         "room_quota_bytes",

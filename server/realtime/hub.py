@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
@@ -25,10 +24,9 @@ from server.config import Settings
 from server.errors import ack_error
 from server.keys import Services
 from server.metrics import Metrics
-from server.realtime.connections import Connection, Connections
+from server.realtime.connections import Connections
 from server.realtime.limits import EventLimits
 from server.realtime.presence import Presence
-from server.session import COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +65,14 @@ class Hub:
         self.services = services
         self.metrics = metrics
         self.presence = Presence()
-        self.connections = Connections(per_user=settings.max_sockets_per_user)
+        self.connections = Connections(
+            services.accounts, services.tokens, per_user=settings.max_sockets_per_user
+        )
+        self.check_seconds = settings.session_check_seconds
         self.limits = EventLimits(services.limiter, settings)
         self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         # Other parts of the node (live media) that must let go of a socket or a removed member.
         self.on_disconnect: list[Callable[[str], Awaitable[None]]] = []
         self.on_remove: list[Callable[[str, str], Awaitable[None]]] = []
@@ -105,8 +107,12 @@ class Hub:
 
     async def start(self) -> None:
         self._pump = asyncio.create_task(self._fan_out(), name="event-fan-out")
+        self._sweeper = asyncio.create_task(self._sweep(), name="session-sweep")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         if self._pump is not None:
             await asyncio.wait_for(self._outbox.join(), timeout=5)
             self._pump.cancel()
@@ -125,26 +131,16 @@ class Hub:
                 self._outbox.task_done()
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        user, session = await self._authenticate(environ, auth)
-        if user is None:
+        connection = await self.connections.authenticate(environ, auth)
+        if connection is None:
             raise refusal("not_signed_in", "Sign in first.")
         # Checked and counted with no await in between: simultaneous connects cannot pass the cap.
-        if not self.connections.admit(sid, Connection(user, session)):
+        if not self.connections.admit(sid, connection):
             cap = self.connections.per_user
             message = f"At most {cap} connections at once; close a tab or window."
             raise refusal("too_many_connections", message)
-        await self.sio.enter_room(sid, user_channel(user.id))
+        await self.sio.enter_room(sid, user_channel(connection.user.id))
         self.metrics.sockets.set(len(self.connections))
-
-    async def _authenticate(self, environ: dict[str, Any], auth: Any) -> tuple[User | None, str]:
-        """The user of a socket token (`auth: {token}`) or else of the session cookie."""
-        accounts = self.services.accounts
-        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
-            user_id = self.services.tokens.verify(auth["token"])
-            return (await accounts.user(user_id) if user_id else None), ""
-        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        token = cookie[COOKIE].value if COOKIE in cookie else ""
-        return (await accounts.session_user(token) if token else None), token
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self.connections.drop(sid)
@@ -217,10 +213,22 @@ class Hub:
         for sid in self.presence.all_sockets(room_id):
             await self.leave(sid, room_id)
 
-    async def end_session(self, token: str) -> None:
-        """Close the sockets opened with a session that has just ended (logout)."""
-        for sid in self.connections.of_session(token):
+    async def end_session(self, session: str) -> None:
+        """Close the sockets of a session (by hash) that has just ended (logout, a new login),
+        those opened with its socket tokens included."""
+        for sid in self.connections.of_session(session):
             await self.sio.disconnect(sid)
+
+    async def _sweep(self) -> None:
+        """Every `SESSION_CHECK_SECONDS`, close the sockets whose session has expired or ended
+        elsewhere: a quiet socket would otherwise keep receiving its rooms' events."""
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            try:
+                for sid in await self.connections.expired():
+                    await self.sio.disconnect(sid)
+            except Exception:  # the next round tries again
+                log.exception("session sweep failed")
 
 
 HUB = web.AppKey("hub", Hub)

@@ -60,6 +60,7 @@ def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
         ("ICE_SERVERS", "[1]", "TWINROOMS_ICE_SERVERS"),
         ("MAX_UPLOAD_BYTES", "0", "at least 1"),
         ("MAX_SOCKETS_PER_USER", "0", "at least 1"),
+        ("SESSION_CHECK_SECONDS", "0", "above 0"),
         ("SECRET_KEY", "short", "at least 32"),
         ("NO_SUCH_THING", "1", "unknown setting"),
     ],
