@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from rooms.errors import Conflict, Invalid, NotSignedIn
 from rooms.ids import new_id
@@ -50,8 +50,9 @@ def check_country(country: str) -> str:
     return code
 
 
-def _digest(token: str) -> str:
-    """Sessions are stored by hash: a leaked database holds no usable cookie."""
+def session_hash(token: str) -> str:
+    """Sessions are stored and known by hash: a leaked database (or socket token, or log of
+    open sockets) holds no usable cookie."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -148,7 +149,7 @@ class Accounts:
             await tx.execute(
                 "INSERT INTO auth_sessions (token_hash, user_id, created_at, last_seen_at)"
                 " VALUES (?, ?, ?, ?)",
-                (_digest(token), user_id, now, now),
+                (session_hash(token), user_id, now, now),
             )
 
         await self.db.write(insert)
@@ -156,30 +157,53 @@ class Accounts:
 
     async def session_user(self, token: str) -> User | None:
         """The user a session token belongs to, if the session is alive; touches its idle clock."""
+        return await self.session_owner(session_hash(token))
+
+    async def session_owner(self, digest: str) -> User | None:
+        """The user of the session with this hash (what socket tokens carry), if it is alive;
+        touches its idle clock."""
         row = await self.db.fetchone(
             "SELECT users.*, auth_sessions.created_at AS started, auth_sessions.last_seen_at"
             " FROM auth_sessions JOIN users ON users.id = auth_sessions.user_id"
             " WHERE token_hash = ?",
-            (_digest(token),),
+            (digest,),
         )
         now = self.clock()
         if row is None:
             return None
         if now - row["started"] > self.session_seconds or now - row["last_seen_at"] > IDLE_SECONDS:
-            await self.end_session(token)
+            await self._end(digest)
             return None
         if now - row["last_seen_at"] > 60:  # touch at most once a minute: reads stay reads
             await self.db.write(
                 lambda tx: tx.execute(
                     "UPDATE auth_sessions SET last_seen_at = ? WHERE token_hash = ?",
-                    (now, _digest(token)),
+                    (now, digest),
                 )
             )
         return User.from_row(row)
 
-    async def end_session(self, token: str) -> None:
-        await self.db.write(
-            lambda tx: tx.execute(
-                "DELETE FROM auth_sessions WHERE token_hash = ?", (_digest(token),)
+    async def live_sessions(self, digests: Collection[str]) -> set[str]:
+        """Which of these sessions (by hash) are alive now. A read only: it touches no idle clock,
+        so an open socket alone never keeps its session alive."""
+        now = self.clock()
+        alive: set[str] = set()
+        ordered = sorted(digests)
+        for start in range(0, len(ordered), 500):  # well under SQLite's limit of parameters
+            chunk = ordered[start : start + 500]
+            rows = await self.db.fetchall(
+                "SELECT token_hash FROM auth_sessions"
+                f" WHERE token_hash IN ({', '.join('?' * len(chunk))})"
+                " AND created_at >= ? AND last_seen_at >= ?",
+                (*chunk, now - self.session_seconds, now - IDLE_SECONDS),
             )
+            alive.update(row["token_hash"] for row in rows)
+        return alive
+
+    async def end_session(self, token: str) -> None:
+        await self._end(session_hash(token))
+
+    async def _end(self, digest: str) -> None:
+        await self.db.write(
+            lambda tx: tx.execute("DELETE FROM auth_sessions WHERE token_hash = ?", (digest,))
         )

@@ -5,14 +5,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
+
+SESSION = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a valid token says: its user, and the hash of the session it was minted from."""
+
+    user_id: str
+    session: str
 
 
 class Tokens:
-    """Issues and checks `user_id.expiry.signature` tokens signed with HMAC-SHA256.
+    """Issues and checks `user_id.expiry.session.signature` tokens signed with HMAC-SHA256.
 
-    They are stateless: a token stays valid until it expires (`lifetime` seconds, five minutes by
-    default), which is why it only opens a connection and is never a session.
+    A token lives `lifetime` seconds (five minutes by default) and only opens a connection; it is
+    never a session. It names the session it was minted from by that session's SHA-256 (never the
+    cookie itself), so whoever accepts it must also check that the session is still alive: a
+    logout or an expiry ends the token with the session.
     """
 
     def __init__(self, secret: bytes, *, lifetime: int, clock: Callable[[], float]) -> None:
@@ -20,19 +34,23 @@ class Tokens:
         self.lifetime = lifetime
         self.clock = clock
 
-    def issue(self, user_id: str) -> str:
-        claim = f"{user_id}.{int(self.clock()) + self.lifetime}"
+    def issue(self, user_id: str, session: str) -> str:
+        """A token for `user_id`, bound to the session whose hash is `session`."""
+        claim = f"{user_id}.{int(self.clock()) + self.lifetime}.{session}"
         return f"{claim}.{self._sign(claim)}"
 
-    def verify(self, token: str) -> str | None:
-        """The user id a valid, unexpired token was issued to; None otherwise."""
+    def verify(self, token: str) -> Claim | None:
+        """The claim of a valid, unexpired token; None otherwise (the session is not checked)."""
         claim, _, signature = token.rpartition(".")
-        user_id, _, expiry = claim.partition(".")
-        if not (user_id and expiry.isdigit()):
+        parts = claim.split(".")
+        if len(parts) != 3:
+            return None
+        user_id, expiry, session = parts
+        if not (user_id and expiry.isdigit() and SESSION.fullmatch(session)):
             return None
         if not hmac.compare_digest(signature, self._sign(claim)):
             return None
-        return user_id if int(expiry) > self.clock() else None
+        return Claim(user_id, session) if int(expiry) > self.clock() else None
 
     def _sign(self, claim: str) -> str:
         mac = hmac.new(self._key, claim.encode(), hashlib.sha256).digest()

@@ -80,9 +80,9 @@ def create_app(settings: Settings) -> web.Application:
         transports=["websocket", "polling"],
     )
     sio.attach(app)
-    hub = Hub(sio, services, metrics)
+    hub = Hub(sio, services, metrics, settings)
     hub.register(room_events.handlers(hub, EventLog(services.db)))
-    hub.register(forum_events.handlers(services.forum, services.limiter, settings.rate_chat))
+    hub.register(forum_events.handlers(services.forum))
     app[SETTINGS], app[SERVICES], app[METRICS], app[SIO], app[HUB] = (
         settings,
         services,

@@ -40,6 +40,8 @@ class Settings:
     trash_days: float = 30
     session_days: float = 14
     token_seconds: int = 300
+    session_check_seconds: float = 10
+    max_sockets_per_user: int = 10
     rate_login: Rate = Rate(10, 60)
     rate_signup: Rate = Rate(20, 3600)
     rate_join: Rate = Rate(20, 60)
@@ -129,6 +131,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "trash_days": float,
     "session_days": float,
     "token_seconds": _int,
+    "session_check_seconds": float,
+    "max_sockets_per_user": _int,
     **{f"rate_{n}": _rate for n in ("login", "signup", "join", "post", "chat", "upload")},
     "ice_servers": _ice,
     "turn_secret": str,
@@ -183,7 +187,15 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 def _check(parsed: dict[str, Any]) -> None:
     if not 0 <= parsed.get("port", 8080) <= 65535:
         raise ConfigError(f"{PREFIX}PORT must be between 0 and 65535")
-    for key in ("max_upload_bytes", "room_quota_bytes", "token_seconds", "last_n"):
+    if parsed.get("session_check_seconds", 10) <= 0:
+        raise ConfigError(f"{PREFIX}SESSION_CHECK_SECONDS must be above 0")
+    for key in (
+        "max_upload_bytes",
+        "room_quota_bytes",
+        "token_seconds",
+        "max_sockets_per_user",
+        "last_n",
+    ):
         if key in parsed and parsed[key] < 1:
             raise ConfigError(f"{PREFIX}{key.upper()} must be at least 1")
     if not 0 <= parsed.get("trash_days", 30) < float("inf"):

@@ -16,6 +16,7 @@ export const MEDIA = {
   state: "media:state", // server -> client: who is in the call, hands, mutes
   hand: "media:hand",
   speaking: "media:speaking", // server -> client: who is speaking now
+  replaced: "media:replaced", // server -> client: another tab of ours took our seat
   mute: "media:mute",
   unmute: "media:unmute",
   videoOff: "media:video_off",
@@ -89,6 +90,7 @@ export class Call extends EventTarget {
       [MEDIA.state, (d) => this.emit("state", d)],
       [MEDIA.hand, (d) => this.emit("hand", d)],
       [MEDIA.speaking, (d) => this.emit("speaking", d)],
+      [MEDIA.replaced, (d) => this.emit("replaced", d)],
       ["moderation", (d) => this.emit("moderation", d)],
     ]) {
       this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));

@@ -106,12 +106,13 @@ export class RoomSession extends EventTarget {
     this.emit("connection", { connected });
     if (!connected || !again || this.closed || !this.loaded) return;
     try {
-      // Missed events come in bounded batches: ask again from the last one while more follow.
+      // Missed events come in bounded batches: ask again from the last one while more follow
+      // (a very long absence can meet room:join's rate limit: wait as told, then go on).
       let ack;
       let from;
       do {
         from = this.maxSeq;
-        ack = await live.request("room:join", { room_id: this.id, since: from });
+        ack = await joinPatiently(this.id, from);
         for (const { event, data } of ack.missed || []) this.apply(event, data);
       } while (ack.has_more && this.maxSeq > from);
       this.presence = (ack.presence && ack.presence.users) || [];
@@ -147,6 +148,18 @@ export class RoomSession extends EventTarget {
   }
   addFile(file) {
     HANDLERS["file:new"].call(this, file);
+  }
+}
+
+// room:join {since}, waiting out its rate limit a few times rather than giving up the resume.
+async function joinPatiently(roomId, since) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await live.request("room:join", { room_id: roomId, since });
+    } catch (err) {
+      if (!err || err.code !== "rate_limited" || attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, (err.retry_after || 1) * 1000));
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // The one Socket.IO connection, authenticated by the session cookie. Views and
 // the room session subscribe to server events here; requests wait for their ack.
+import { api } from "./api.js";
 import { io } from "./vendor/socket.io.esm.min.js";
 
 export const SERVER_EVENTS = [
@@ -37,8 +38,11 @@ class Live extends EventTarget {
       // cookie decides. Transport drops reconnect on their own.
       if (reason === "io server disconnect") setTimeout(() => socket.connect(), 2000);
     });
-    socket.on("connect_error", () => {
+    socket.on("connect_error", (err) => {
       this.dispatchEvent(new CustomEvent("status", { detail: { connected: false, reason: "error" } }));
+      // The session ended (logout elsewhere, expiry): asking who we are over HTTP gets the 401
+      // that sends the whole app back to the sign-in page.
+      if (err && err.data && err.data.code === "not_signed_in") api.get("/api/me").catch(() => {});
     });
     return socket;
   }

@@ -95,7 +95,8 @@ class Calls:
         return not call.ended and self.calls.get(call.room_id) is call
 
     async def sit(self, call: Call, caller: Caller, role: str) -> Seat:
-        """Admit a socket: a new SFU participant, and attendance from the user's first seat.
+        """Admit a socket: a new SFU participant, and attendance from the user's first seat; a
+        user sits once, so a seat the user holds through another socket is replaced.
 
         The caller has awaited everything it checks; from here to the new seat nothing awaits, so
         a session that ended or a socket that went meanwhile cannot get a seat.
@@ -110,13 +111,34 @@ class Calls:
         seat = Seat(caller.sid, new_id(), caller.user.id, role)
         with media_errors():
             self.sfu.join(call.session.id, seat.participant_id, seat.user_id)
-        first = not call.seats_of(seat.user_id)
+        replaced = call.seats_of(seat.user_id)
         call.seats[caller.sid] = seat
         call.waiting.pop(caller.sid, None)
-        if first:
+        if replaced:
+            await self._replace(call, replaced, seat)
+        else:
             await self.sessions.attend(call.session.id, seat.user_id)
-        await self.broadcast_state(call)
+            await self.broadcast_state(call)
         return seat
+
+    async def _replace(self, call: Call, old: list[Seat], seat: Seat) -> None:
+        """One seat per user: a join from another socket (a new tab, a reconnect) takes over.
+
+        The old sockets are told (`media:replaced`) and their SFU participants close; the user
+        stays in the call without a break, so attendance, hands and mutes carry over, and a
+        spotlight moves to the new seat.
+        """
+        for stale in old:
+            notice = {
+                "room_id": call.room_id,
+                "session_id": call.session.id,
+                "participant_id": stale.participant_id,
+            }
+            await self.hub.sio.emit("media:replaced", notice, to=stale.sid)
+            await self.drop(call, stale)  # broadcasts the new state and tracks
+        if call.spotlight == seat.user_id and seat.sid in call.seats:
+            with contextlib.suppress(MediaError):
+                self.sfu.spotlight(call.session.id, seat.participant_id)
 
     async def publish(self, call: Call, seat: Seat, sdp: str, sources: Mapping[str, str]) -> str:
         """Answer a publishing offer; a teacher's earlier mute holds for tracks added later."""

@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import Field
 
 from rooms.forum import Forum
-from rooms.ratelimit import Rate, RateLimiter
 from server.inputs import Payload, validate
 from server.realtime.hub import Caller, Handler
 
@@ -18,15 +17,12 @@ class ChatMessage(Payload):
     thread_id: str | None = Field(default=None, max_length=64)
 
 
-def handlers(forum: Forum, limiter: RateLimiter, rate: Rate) -> dict[str, Handler]:
-    """`chat:send`, acknowledged with the post only once it is committed."""
-    # Teachers get twice the pupils' burst: they answer a whole class at once.
-    teacher_rate = Rate(rate.burst * 2, rate.period)
+def handlers(forum: Forum) -> dict[str, Handler]:
+    """`chat:send`, acknowledged with the post only once it is committed (its rate limit, like
+    every event's, is the hub's)."""
 
     async def send_chat(caller: Caller, data: Any) -> dict[str, Any]:
         message = validate(ChatMessage, data)
-        bucket = rate if caller.user.role == "pupil" else teacher_rate
-        await limiter.hit(f"chat:{caller.user.id}", bucket)
         post = await forum.chat(caller.user, message.room_id, message.body, message.thread_id)
         return {"post": post}
 

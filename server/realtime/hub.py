@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
@@ -21,11 +20,13 @@ from rooms.errors import NotFound, NotSignedIn
 from rooms.models import User
 from rooms.policy import Action, may
 from rooms.store.db import RoomEvent
+from server.config import Settings
 from server.errors import ack_error
 from server.keys import Services
 from server.metrics import Metrics
+from server.realtime.connections import Connections
+from server.realtime.limits import EventLimits
 from server.realtime.presence import Presence
-from server.session import COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +50,29 @@ def user_channel(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+def refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection: the client's `connect_error` has `message` and `data: {code, message}`."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+
+
 class Hub:
     """Connections, room subscriptions, presence and the fan-out of committed room events."""
 
-    def __init__(self, sio: socketio.AsyncServer, services: Services, metrics: Metrics) -> None:
+    def __init__(
+        self, sio: socketio.AsyncServer, services: Services, metrics: Metrics, settings: Settings
+    ) -> None:
         self.sio = sio
         self.services = services
         self.metrics = metrics
         self.presence = Presence()
-        self._users: dict[str, User] = {}
-        self._sessions: dict[str, str] = {}  # sid -> the cookie session it was opened with
+        self.connections = Connections(
+            services.accounts, services.tokens, per_user=settings.max_sockets_per_user
+        )
+        self.check_seconds = settings.session_check_seconds
+        self.limits = EventLimits(services.limiter, settings)
         self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         # Other parts of the node (live media) that must let go of a socket or a removed member.
         self.on_disconnect: list[Callable[[str], Awaitable[None]]] = []
         self.on_remove: list[Callable[[str, str], Awaitable[None]]] = []
@@ -71,16 +83,19 @@ class Hub:
         services.db.on_commit(self._outbox.put_nowait)
 
     def register(self, handlers: dict[str, Handler]) -> None:
-        """Answer each named client event through `handler`, with an ack in every case."""
+        """Answer each named client event through `handler`, with an ack in every case; every
+        event spends from its class's bucket (`limits.py`) before anything else is done."""
         for name, handler in handlers.items():
+            self.limits.check(name)
             self.sio.on(name, self._wrap(name, handler))
 
     def _wrap(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
         async def run(sid: str, data: Any = None) -> dict[str, Any]:
             try:
-                user = self._users.get(sid)
+                user = self.connections.user(sid)
                 if user is None:
                     raise NotSignedIn("Sign in first.")
+                await self.limits.spend(name, user)
                 result = await handler(Caller(sid, user), data)
             except Exception as exc:
                 self.metrics.events.labels(name, "error").inc()
@@ -92,8 +107,12 @@ class Hub:
 
     async def start(self) -> None:
         self._pump = asyncio.create_task(self._fan_out(), name="event-fan-out")
+        self._sweeper = asyncio.create_task(self._sweep(), name="session-sweep")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         if self._pump is not None:
             await asyncio.wait_for(self._outbox.join(), timeout=5)
             self._pump.cancel()
@@ -112,30 +131,19 @@ class Hub:
                 self._outbox.task_done()
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        user, session = await self._authenticate(environ, auth)
-        if user is None:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "not_signed_in", "message": "Sign in first."}
-            )
-        self._users[sid] = user
-        if session:
-            self._sessions[sid] = session
-        await self.sio.enter_room(sid, user_channel(user.id))
-        self.metrics.sockets.set(len(self._users))
-
-    async def _authenticate(self, environ: dict[str, Any], auth: Any) -> tuple[User | None, str]:
-        """The user of a socket token (`auth: {token}`) or else of the session cookie."""
-        accounts = self.services.accounts
-        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
-            user_id = self.services.tokens.verify(auth["token"])
-            return (await accounts.user(user_id) if user_id else None), ""
-        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        token = cookie[COOKIE].value if COOKIE in cookie else ""
-        return (await accounts.session_user(token) if token else None), token
+        connection = await self.connections.authenticate(environ, auth)
+        if connection is None:
+            raise refusal("not_signed_in", "Sign in first.")
+        # Checked and counted with no await in between: simultaneous connects cannot pass the cap.
+        if not self.connections.admit(sid, connection):
+            cap = self.connections.per_user
+            message = f"At most {cap} connections at once; close a tab or window."
+            raise refusal("too_many_connections", message)
+        await self.sio.enter_room(sid, user_channel(connection.user.id))
+        self.metrics.sockets.set(len(self.connections))
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
-        self._users.pop(sid, None)
-        self._sessions.pop(sid, None)
+        self.connections.drop(sid)
         try:
             for gone in self.on_disconnect:
                 try:
@@ -145,17 +153,20 @@ class Hub:
         finally:
             for room_id in self.presence.drop_socket(sid):
                 await self.broadcast_presence(room_id)
-            self.metrics.sockets.set(len(self._users))
+            self.metrics.sockets.set(len(self.connections))
         self.metrics.rooms_online.set(self.presence.room_count())
 
     async def join(self, caller: Caller, room_id: str) -> None:
-        """Subscribe the caller's socket to the room (membership already checked)."""
+        """Subscribe the caller's socket to the room if a member, and tell the room when that
+        changes who is online (a second tab or a re-join changes nothing: no broadcast)."""
         member = await self.services.rooms.member_of(room_id, caller.user.id)
         if member is None:
             raise NotFound("room", room_id)
         await self.sio.enter_room(caller.sid, room_channel(room_id))
-        self.presence.add(room_id, caller.sid, member.to_json())
+        changed = self.presence.add(room_id, caller.sid, member.to_json())
         self.metrics.rooms_online.set(self.presence.room_count())
+        if changed:
+            await self.broadcast_presence(room_id)
 
     async def leave(self, sid: str, room_id: str) -> None:
         await self.sio.leave_room(sid, room_channel(room_id))
@@ -176,7 +187,7 @@ class Hub:
 
     def connected(self, sid: str) -> bool:
         """Whether the socket is still connected (and signed in)."""
-        return sid in self._users
+        return self.connections.user(sid) is not None
 
     async def role_changed(self, room_id: str, user_id: str, role: str) -> None:
         """Tell the node's live parts that a member's role changed."""
@@ -202,10 +213,22 @@ class Hub:
         for sid in self.presence.all_sockets(room_id):
             await self.leave(sid, room_id)
 
-    async def end_session(self, token: str) -> None:
-        """Close the sockets opened with a session that has just ended (logout)."""
-        for sid in [sid for sid, session in self._sessions.items() if session == token]:
+    async def end_session(self, session: str) -> None:
+        """Close the sockets of a session (by hash) that has just ended (logout, a new login),
+        those opened with its socket tokens included."""
+        for sid in self.connections.of_session(session):
             await self.sio.disconnect(sid)
+
+    async def _sweep(self) -> None:
+        """Every `SESSION_CHECK_SECONDS`, close the sockets whose session has expired or ended
+        elsewhere: a quiet socket would otherwise keep receiving its rooms' events."""
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            try:
+                for sid in await self.connections.expired():
+                    await self.sio.disconnect(sid)
+            except Exception:  # the next round tries again
+                log.exception("session sweep failed")
 
 
 HUB = web.AppKey("hub", Hub)

@@ -12,9 +12,14 @@ class Presence:
         self._rooms: dict[str, dict[str, dict[str, Any]]] = {}
         self._sockets: dict[str, dict[str, set[str]]] = {}
 
-    def add(self, room_id: str, sid: str, member: dict[str, Any]) -> None:
-        self._rooms.setdefault(room_id, {})[member["id"]] = member
+    def add(self, room_id: str, sid: str, member: dict[str, Any]) -> bool:
+        """Count `sid` as the member's in the room; True when that changed who is online (the
+        member was not, or their record changed), False for another tab or a re-join."""
+        online = self._rooms.setdefault(room_id, {})
+        changed = online.get(member["id"]) != member
+        online[member["id"]] = member
         self._sockets.setdefault(room_id, {}).setdefault(member["id"], set()).add(sid)
+        return changed
 
     def remove(self, room_id: str, sid: str) -> bool:
         """Forget `sid` in the room; True when that changed who is online."""

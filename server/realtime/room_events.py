@@ -32,7 +32,6 @@ def handlers(hub: Hub, log: EventLog) -> dict[str, Handler]:
             if request.since is not None
             else ([], False)
         )
-        await hub.broadcast_presence(request.room_id)
         reply: dict[str, Any] = {"presence": hub.presence.payload(request.room_id), "seq": seq}
         return {**reply, "missed": missed, "has_more": has_more}
 

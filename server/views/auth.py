@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rooms.accounts import session_hash
 from rooms.errors import Forbidden
 from server.inputs import Payload, body
 from server.keys import SERVICES, SETTINGS
@@ -57,6 +58,7 @@ async def login(request: web.Request) -> web.Response:
     user = await services.accounts.authenticate(data.username, data.password)
     if old := request.cookies.get(COOKIE):
         await services.accounts.end_session(old)
+        await request.app[HUB].end_session(session_hash(old))
     response = web.json_response(user.to_json())
     set_session(request, response, await services.accounts.start_session(user.id))
     return response
@@ -66,7 +68,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     if token := request.cookies.get(COOKIE):
         await request.app[SERVICES].accounts.end_session(token)
-        await request.app[HUB].end_session(token)
+        await request.app[HUB].end_session(session_hash(token))
     response = web.Response(status=204)
     clear_session(response)
     return response
@@ -74,9 +76,10 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.post("/api/auth/token")
 async def token(request: web.Request) -> web.Response:
-    user = await signed_in(request)
+    user = await signed_in(request)  # so the cookie is there and its session alive
     tokens = request.app[SERVICES].tokens
-    return web.json_response({"token": tokens.issue(user.id), "expires_in": tokens.lifetime})
+    token = tokens.issue(user.id, session_hash(request.cookies[COOKIE]))
+    return web.json_response({"token": token, "expires_in": tokens.lifetime})
 
 
 @routes.get("/api/me")

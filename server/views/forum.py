@@ -12,6 +12,7 @@ from rooms.models import User
 from server.inputs import Payload, body
 from server.keys import SERVICES, SETTINGS
 from server.realtime.hub import HUB
+from server.realtime.limits import REACT
 from server.session import limit, signed_in
 
 routes = web.RouteTableDef()
@@ -168,6 +169,7 @@ async def post_history(request: web.Request) -> web.Response:
 @routes.post("/api/posts/{post_id}/reactions")
 async def react(request: web.Request) -> web.Response:
     user = await signed_in(request)
+    await request.app[HUB].limits.spend(REACT, user)  # each reaction reaches the whole room
     data = await body(request, Reaction)
     post = await request.app[SERVICES].forum.react(
         user, request.match_info["post_id"], data.emoji, data.on

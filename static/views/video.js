@@ -148,6 +148,10 @@ export class VideoPanel extends Panel {
     call.addEventListener("slots", () => this.renderSlots());
     call.addEventListener("state", (e) => this.onState(e.detail));
     call.addEventListener("waiting", () => { this.status.textContent = t("video.waiting"); });
+    call.addEventListener("replaced", () => {
+      this.leave(true);
+      this.showError(t("video.replaced"));
+    });
     call.addEventListener("hand", (e) => {
       const d = e.detail;
       if (d.raised) this.hands.add(d.user_id);

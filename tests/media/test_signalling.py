@@ -367,9 +367,11 @@ async def test_a_join_that_loses_the_race_with_the_end_gets_no_seat(
 
     # The pupil's join had read the call just before the end: it must not sit down in it.
     hub = server.app[HUB]
-    sid = next(sid for sid, user in hub._users.items() if user.id == pupil.id)
+    sid = hub.connections.sockets_of(pupil.id)[0]
+    user = hub.connections.user(sid)
+    assert user is not None
     with pytest.raises(NotFound):
-        await calls.sit(call, Caller(sid, hub._users[sid]), "member")
+        await calls.sit(call, Caller(sid, user), "member")
     await calls.sessions.attend(call.session.id, pupil.id)
     attendance = await calls.sessions.attendance(call.session.id)
     assert [a["user_id"] for a in attendance] == [teacher.id]

@@ -16,6 +16,7 @@ def test_defaults_give_a_single_node_on_loopback(tmp_path: Path) -> None:
     assert settings.public_url == "http://127.0.0.1:8080"
     assert settings.origins == ["http://127.0.0.1:8080"]
     assert settings.rate_chat == Rate(20, 10)
+    assert settings.max_sockets_per_user == 10
     assert settings.database_path == tmp_path.resolve() / "twinrooms.sqlite3"
 
 
@@ -68,6 +69,8 @@ def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
         ("TRASH_DAYS", "-1", "TWINROOMS_TRASH_DAYS must be a number of days"),
         ("TRASH_DAYS", "nan", "TWINROOMS_TRASH_DAYS must be a number of days"),
         ("TRASH_DAYS", "a month", "TWINROOMS_TRASH_DAYS"),
+        ("MAX_SOCKETS_PER_USER", "0", "at least 1"),
+        ("SESSION_CHECK_SECONDS", "0", "above 0"),
         ("SECRET_KEY", "short", "at least 32"),
         ("METRICS_TOKEN", "short", "at least 32"),
         ("NO_SUCH_THING", "1", "unknown setting"),
