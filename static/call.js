@@ -54,6 +54,7 @@ export class Call extends EventTarget {
     this.screen = null; // MediaStream of a screen share
     this.senders = {}; // camera, microphone, screen -> RTCRtpSender
     this.slots = new Map(); // mid -> {kind, user_id, source}
+    this.slotsVersion = 0; // of the slots above: announcements can arrive out of order
     this.remote = new Map(); // mid -> MediaStreamTrack
     this.unsubscribe = [];
     this.iceServers = [];
@@ -102,7 +103,6 @@ export class Call extends EventTarget {
     }
     this.cameraOff = Boolean(ack.camera_off);
     this.iceServers = ack.ice_servers || ack.iceServers || [];
-    if (ack.slots) this.onSlots(ack);
     this.emit("state", ack);
     if (this.local && this.local.getTracks().length) await this.publish();
     await this.subscribe();
@@ -166,8 +166,9 @@ export class Call extends EventTarget {
       this.emit("track", { mid, track: e.track, kind: e.track.kind });
     });
     const ack = await this.request(MEDIA.subscribe);
+    // At once, not after answering: announcements made meanwhile carry higher versions.
+    this.onSlots(ack);
     await this.answerOffer(ack.sdp || ack.offer);
-    if (ack.slots) this.onSlots(ack);
   }
 
   async answerOffer(sdp) {
@@ -187,7 +188,12 @@ export class Call extends EventTarget {
     }
   }
 
+  // Keep the latest announcement: an older one (a media:slots sent before the subscribe ack,
+  // or the ack after newer events) would hide tiles that are live.
   onSlots(data) {
+    const version = Number(data && data.version) || 0;
+    if (version <= this.slotsVersion) return;
+    this.slotsVersion = version;
     this.slots = new Map((data.slots || []).map((s) => [s.mid, s]));
     this.emit("slots", this.slots);
   }

@@ -135,8 +135,8 @@ class Calls:
         """Open the seat's receiving connection: the SFU's offer and what each m-line shows."""
         with media_errors():
             sdp = await self.sfu.subscribe(call.session.id, seat.participant_id)
-            slots = self.sfu.slots(call.session.id, seat.participant_id)
-        return {"sdp": sdp, "slots": [dataclasses.asdict(slot) for slot in slots]}
+            latest = self.sfu.announced_slots(call.session.id, seat.participant_id)
+        return {"sdp": sdp, **slots_payload(latest)}
 
     async def answer(self, call: Call, seat: Seat, sdp: str) -> None:
         """Apply the client's answer to the SFU's latest offer."""
@@ -257,8 +257,8 @@ class Calls:
         if isinstance(event, OfferNeeded):
             self._spawn(self.hub.sio.emit("media:offer", {**base, "sdp": event.sdp}, to=seat.sid))
         elif isinstance(event, SlotsChanged):
-            slots = [dataclasses.asdict(slot) for slot in event.slots]
-            self._spawn(self.hub.sio.emit("media:slots", {**base, "slots": slots}, to=seat.sid))
+            payload = {**base, **slots_payload(event)}
+            self._spawn(self.hub.sio.emit("media:slots", payload, to=seat.sid))
         elif isinstance(event, ParticipantGone):
             self._spawn(self.drop(call, seat))
 
@@ -308,6 +308,12 @@ class Calls:
                     log.exception("could not record a departure at stop")
         self.calls.clear()
         await self.sfu.close()
+
+
+def slots_payload(announced: SlotsChanged) -> dict[str, Any]:
+    """`slots` and their `version`, as `media:slots` and the `media:subscribe` ack carry them."""
+    slots = [dataclasses.asdict(slot) for slot in announced.slots]
+    return {"slots": slots, "version": announced.version}
 
 
 CALLS = web.AppKey("calls", Calls)

@@ -320,3 +320,28 @@ async def test_a_join_that_loses_the_race_with_the_end_gets_no_seat(
     attendance = await calls.sessions.attendance(call.session.id)
     assert [a["user_id"] for a in attendance] == [teacher.id]
     assert server.app[SFU].session_ids() == [] and calls.calls == {}
+
+
+@pytest.mark.timeout(60)
+async def test_slot_announcements_are_versioned_so_the_latest_wins(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    # The pupil subscribes while the teacher's camera is still on its way: whatever order the
+    # ack and the announcements arrive in, the highest version says what the slots carry.
+    camera = SyntheticCamera()
+    publishing = asyncio.ensure_future(teacher.publish([camera], {camera.id: "camera"}))
+    ack = await pupil.subscribe()
+    await publishing
+    assert ack["version"] >= 1
+    latest = await pupil.inbox.wait_for(
+        lambda e, d: e == "media:slots" and any(s["user_id"] == teacher.id for s in d["slots"])
+    )
+    versions = [d["version"] for d in pupil.inbox.named("media:slots")]
+    assert versions == sorted(set(versions)), versions  # one per announcement, increasing
+    assert latest["version"] > ack["version"] or ack["slots"] == latest["slots"]
+    assert pupil.slots_version == max([ack["version"], *versions])
+    assert any(s["user_id"] == teacher.id for s in pupil.slots.values())
+    await wait_until(lambda: pupil.video_frames_of(teacher.id) >= 3, within=20)
