@@ -59,6 +59,8 @@ export class Call extends EventTarget {
     this.unsubscribe = [];
     this.iceServers = [];
     this.ended = false;
+    this.starts = 0; // live-session starts seen in this room since joining
+    this.waits = new Set(); // pending waits (session start, lobby), cancelled by leave()
   }
 
   emit(kind, data) {
@@ -91,10 +93,21 @@ export class Call extends EventTarget {
       [MEDIA.hand, (d) => this.emit("hand", d)],
       [MEDIA.speaking, (d) => this.emit("speaking", d)],
       ["moderation", (d) => this.emit("moderation", d)],
+      ["session:new", (d) => this.onSession(d)],
+      ["session:edit", (d) => this.onSession(d)],
     ]) {
       this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));
     }
+    let seen = this.starts;
     let ack = await this.request(MEDIA.join);
+    while (ack.waiting && !ack.session) {
+      // No session is live yet: wait for a teacher to start it, then join again by ourselves.
+      // A start that crossed our join has already been counted, so it is never missed.
+      this.emit("waiting", ack);
+      await this.started(seen);
+      seen = this.starts;
+      ack = await this.request(MEDIA.join);
+    }
     if (ack.waiting) {
       // The room has a lobby: wait for a teacher's lobby_admit, then join for real.
       this.emit("waiting", ack);
@@ -110,14 +123,42 @@ export class Call extends EventTarget {
   }
 
   admission() {
-    return new Promise((resolve, reject) => {
-      const stop = live.on("moderation", (d) => {
-        if (!d || d.room_id !== this.roomId || d.user_id !== this.me) return;
-        if (d.action === "lobby_admit") { stop(); resolve(); }
-        if (d.action === "lobby_deny") { stop(); reject({ code: "lobby_denied", message: "" }); }
-      });
-      this.unsubscribe.push(stop);
+    return this.waitFor((resolve, reject) => live.on("moderation", (d) => {
+      if (!d || d.room_id !== this.roomId || d.user_id !== this.me) return;
+      if (d.action === "lobby_admit") resolve();
+      if (d.action === "lobby_deny") reject({ code: "lobby_denied", message: "" });
+    }));
+  }
+
+  onSession(session) {
+    if (!session || session.status !== "live") return;
+    this.starts += 1;
+    this.emit("started", session);
+  }
+
+  // Resolves once a session has started in the room after `seen` starts.
+  started(seen) {
+    if (this.starts > seen) return Promise.resolve();
+    return this.waitFor((resolve) => {
+      const onStart = () => resolve();
+      this.addEventListener("started", onStart);
+      return () => this.removeEventListener("started", onStart);
     });
+  }
+
+  // A wait that leave() cancels (rejecting with {code: "left"}). `listen(resolve, reject)`
+  // starts listening and returns the function that stops it.
+  waitFor(listen) {
+    let stop = () => {};
+    let cancel = () => {};
+    const done = new Promise((resolve, reject) => {
+      cancel = () => reject({ code: "left", message: "" });
+      stop = listen(resolve, reject);
+    });
+    this.waits.add(cancel);
+    const settle = () => { stop(); this.waits.delete(cancel); };
+    done.then(settle, settle);
+    return done;
   }
 
   newConnection() {
@@ -239,6 +280,7 @@ export class Call extends EventTarget {
     if (this.ended) return;
     this.ended = true;
     this.unsubscribe.forEach((fn) => fn());
+    for (const cancel of [...this.waits]) cancel();
     for (const stream of [this.local, this.screen]) if (stream) stream.getTracks().forEach((t) => t.stop());
     for (const pc of [this.pub, this.sub]) if (pc) pc.close();
     try {

@@ -53,16 +53,19 @@ class Calls:
         self._ended: set[str] = set()  # session ids ended here, never to be reopened by a join
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def call_for(self, caller: Caller, room_id: str, role: str) -> Call:
+    async def call_for(self, caller: Caller, room_id: str, role: str) -> Call | None:
         """The room's call; a teacher joining a room with no live session starts the one planned
-        around now, or a new one."""
+        around now, or a new one. None when no session is live and the caller may not start one:
+        they wait for a teacher, and join again when the session's start reaches the room."""
         call = self.calls.get(room_id)
         if call is not None:
             return call
         session = await self.sessions.live(room_id)
         if session is None:
-            if not may(role, Action.START_SESSION):
-                raise NotFound("live session", room_id)
+            # A start committed while the session was read has opened the call meanwhile.
+            call = self.calls.get(room_id)
+            if call is not None or not may(role, Action.START_SESSION):
+                return call
             due = await self.sessions.due(room_id)
             try:
                 session = await self.sessions.start(caller.user, room_id, due.id if due else None)
