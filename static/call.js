@@ -55,10 +55,13 @@ export class Call extends EventTarget {
     this.screen = null; // MediaStream of a screen share
     this.senders = {}; // camera, microphone, screen -> RTCRtpSender
     this.slots = new Map(); // mid -> {kind, user_id, source}
+    this.slotsVersion = 0; // of the slots above: announcements can arrive out of order
     this.remote = new Map(); // mid -> MediaStreamTrack
     this.unsubscribe = [];
     this.iceServers = [];
     this.ended = false;
+    this.starts = 0; // live-session starts seen in this room since joining
+    this.waits = new Set(); // pending waits (session start, lobby), cancelled by leave()
   }
 
   emit(kind, data) {
@@ -92,10 +95,21 @@ export class Call extends EventTarget {
       [MEDIA.speaking, (d) => this.emit("speaking", d)],
       [MEDIA.replaced, (d) => this.emit("replaced", d)],
       ["moderation", (d) => this.emit("moderation", d)],
+      ["session:new", (d) => this.onSession(d)],
+      ["session:edit", (d) => this.onSession(d)],
     ]) {
       this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));
     }
+    let seen = this.starts;
     let ack = await this.request(MEDIA.join);
+    while (ack.waiting && !ack.session) {
+      // No session is live yet: wait for a teacher to start it, then join again by ourselves.
+      // A start that crossed our join has already been counted, so it is never missed.
+      this.emit("waiting", ack);
+      await this.started(seen);
+      seen = this.starts;
+      ack = await this.request(MEDIA.join);
+    }
     if (ack.waiting) {
       // The room has a lobby: wait for a teacher's lobby_admit, then join for real.
       this.emit("waiting", ack);
@@ -104,7 +118,6 @@ export class Call extends EventTarget {
     }
     this.cameraOff = Boolean(ack.camera_off);
     this.iceServers = ack.ice_servers || ack.iceServers || [];
-    if (ack.slots) this.onSlots(ack);
     this.emit("state", ack);
     if (this.local && this.local.getTracks().length) await this.publish();
     await this.subscribe();
@@ -112,14 +125,42 @@ export class Call extends EventTarget {
   }
 
   admission() {
-    return new Promise((resolve, reject) => {
-      const stop = live.on("moderation", (d) => {
-        if (!d || d.room_id !== this.roomId || d.user_id !== this.me) return;
-        if (d.action === "lobby_admit") { stop(); resolve(); }
-        if (d.action === "lobby_deny") { stop(); reject({ code: "lobby_denied", message: "" }); }
-      });
-      this.unsubscribe.push(stop);
+    return this.waitFor((resolve, reject) => live.on("moderation", (d) => {
+      if (!d || d.room_id !== this.roomId || d.user_id !== this.me) return;
+      if (d.action === "lobby_admit") resolve();
+      if (d.action === "lobby_deny") reject({ code: "lobby_denied", message: "" });
+    }));
+  }
+
+  onSession(session) {
+    if (!session || session.status !== "live") return;
+    this.starts += 1;
+    this.emit("started", session);
+  }
+
+  // Resolves once a session has started in the room after `seen` starts.
+  started(seen) {
+    if (this.starts > seen) return Promise.resolve();
+    return this.waitFor((resolve) => {
+      const onStart = () => resolve();
+      this.addEventListener("started", onStart);
+      return () => this.removeEventListener("started", onStart);
     });
+  }
+
+  // A wait that leave() cancels (rejecting with {code: "left"}). `listen(resolve, reject)`
+  // starts listening and returns the function that stops it.
+  waitFor(listen) {
+    let stop = () => {};
+    let cancel = () => {};
+    const done = new Promise((resolve, reject) => {
+      cancel = () => reject({ code: "left", message: "" });
+      stop = listen(resolve, reject);
+    });
+    this.waits.add(cancel);
+    const settle = () => { stop(); this.waits.delete(cancel); };
+    done.then(settle, settle);
+    return done;
   }
 
   newConnection() {
@@ -168,8 +209,9 @@ export class Call extends EventTarget {
       this.emit("track", { mid, track: e.track, kind: e.track.kind });
     });
     const ack = await this.request(MEDIA.subscribe);
+    // At once, not after answering: announcements made meanwhile carry higher versions.
+    this.onSlots(ack);
     await this.answerOffer(ack.sdp || ack.offer);
-    if (ack.slots) this.onSlots(ack);
   }
 
   async answerOffer(sdp) {
@@ -189,7 +231,12 @@ export class Call extends EventTarget {
     }
   }
 
+  // Keep the latest announcement: an older one (a media:slots sent before the subscribe ack,
+  // or the ack after newer events) would hide tiles that are live.
   onSlots(data) {
+    const version = Number(data && data.version) || 0;
+    if (version <= this.slotsVersion) return;
+    this.slotsVersion = version;
     this.slots = new Map((data.slots || []).map((s) => [s.mid, s]));
     this.emit("slots", this.slots);
   }
@@ -235,6 +282,7 @@ export class Call extends EventTarget {
     if (this.ended) return;
     this.ended = true;
     this.unsubscribe.forEach((fn) => fn());
+    for (const cancel of [...this.waits]) cancel();
     for (const stream of [this.local, this.screen]) if (stream) stream.getTracks().forEach((t) => t.stop());
     for (const pc of [this.pub, this.sub]) if (pc) pc.close();
     try {

@@ -4,6 +4,7 @@ own HTTP clients and cookie jars, and real Socket.IO clients connected to that s
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,39 @@ from server.session import COOKIE
 
 PUBLIC_URL = "http://twinrooms.test"
 GENEROUS = Rate(10_000, 1)
+RACE_ROUNDS_DEFAULT = 2  # enough for `make test` to run every race test; more with the option
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--race-rounds",
+        type=int,
+        default=None,
+        help="rounds of each repeated race test (marked `race`); also TWINROOMS_RACE_ROUNDS",
+    )
+
+
+def race_rounds_of(config: pytest.Config) -> int:
+    """How many times a `race` test repeats its scenario: `--race-rounds`, else the
+    TWINROOMS_RACE_ROUNDS variable, else a few (never zero: race tests always run)."""
+    option = config.getoption("--race-rounds")
+    rounds = option if option is not None else int(os.environ.get("TWINROOMS_RACE_ROUNDS", "0"))
+    return max(1, rounds or RACE_ROUNDS_DEFAULT)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A race test is bounded by its rounds: `@pytest.mark.race(seconds=...)` per round.
+    rounds = race_rounds_of(config)
+    for item in items:
+        marker = item.get_closest_marker("race")
+        if marker is not None:
+            item.add_marker(pytest.mark.timeout(60 + rounds * marker.kwargs["seconds"]))
+
+
+@pytest.fixture
+def race_rounds(request: pytest.FixtureRequest) -> int:
+    """The rounds of a `race` test (see `race_rounds_of`)."""
+    return race_rounds_of(request.config)
 
 
 @pytest.fixture

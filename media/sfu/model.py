@@ -115,11 +115,17 @@ class OfferNeeded:
 
 @dataclass(frozen=True)
 class SlotsChanged:
-    """Which publisher now feeds each m-line of a subscriber's connection (after last-N etc.)."""
+    """Which publisher now feeds each m-line of a subscriber's connection (after last-N etc.).
+
+    `version` counts the subscriber's announcements (1, 2, ...): events may reach a client in
+    another order than they were made, or after the `subscribe` answer, so a client keeps the
+    slots with the highest version it has seen (`Sfu.announced_slots` is the latest).
+    """
 
     session_id: str
     participant_id: str
     slots: tuple[SlotInfo, ...] = field(default_factory=tuple)
+    version: int = 0
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ class Participant:
         self.publisher: RTCPeerConnection | None = None
         self.subscriber: RTCPeerConnection | None = None
         self.slots: list[Slot] = []
+        # What the client was last told its slots carry, and how many times it was told.
+        self.announced: tuple[SlotInfo, ...] = ()
+        self.slots_version = 0
         self.renegotiate_later = False
         # One negotiation at a time per connection; closing waits for them, because aiortc
         # closing a connection whose ICE gathering is still binding sockets leaks those sockets.

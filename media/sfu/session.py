@@ -82,14 +82,25 @@ class Session:
         for participant in list(self.participants.values()):
             if participant.subscriber is None:
                 continue
-            before = self.slot_infos(participant)
             grown = self._route_audio(participant)
             self._route_video(participant)
             if grown:
                 self.spawn(self.offer(participant))
-            after = self.slot_infos(participant)
-            if after != before:
-                self._emit(SlotsChanged(self.session_id, participant.participant_id, after))
+            self.announce(participant)
+
+    def announce(self, participant: Participant) -> None:
+        """Tell the subscriber what its slots carry, if that changed since it was last told
+        (a slot added by renegotiation learns its mid only once the offer is made)."""
+        infos = self.slot_infos(participant)
+        if infos == participant.announced:
+            return
+        participant.announced = infos
+        participant.slots_version += 1
+        self._emit(
+            SlotsChanged(
+                self.session_id, participant.participant_id, infos, participant.slots_version
+            )
+        )
 
     def slot_infos(self, participant: Participant) -> tuple[SlotInfo, ...]:
         """What each slot of the participant's subscribing connection carries now."""
@@ -154,6 +165,7 @@ class Session:
         sdp = await participant.renegotiate()
         if sdp is not None:
             self._emit(OfferNeeded(self.session_id, participant.participant_id, sdp))
+            self.announce(participant)
 
     def set_enabled(self, participant_id: str, kind: Kind, enabled: bool) -> None:
         """Start or stop forwarding one kind of a participant's media."""

@@ -157,6 +157,14 @@ class Sfu:
         session = self._session(session_id)
         return list(session.slot_infos(self._participant(session_id, participant_id)))
 
+    def announced_slots(self, session_id: str, participant_id: str) -> SlotsChanged:
+        """The participant's latest slot announcement (version 0, no slots, before the first),
+        for a reply that must agree with the `SlotsChanged` events of the same version."""
+        participant = self._participant(session_id, participant_id)
+        return SlotsChanged(
+            session_id, participant_id, participant.announced, participant.slots_version
+        )
+
     def session_ids(self) -> list[str]:
         """The ids of the live sessions."""
         return list(self._sessions)

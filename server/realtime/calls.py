@@ -53,16 +53,19 @@ class Calls:
         self._ended: set[str] = set()  # session ids ended here, never to be reopened by a join
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def call_for(self, caller: Caller, room_id: str, role: str) -> Call:
+    async def call_for(self, caller: Caller, room_id: str, role: str) -> Call | None:
         """The room's call; a teacher joining a room with no live session starts the one planned
-        around now, or a new one."""
+        around now, or a new one. None when no session is live and the caller may not start one:
+        they wait for a teacher, and join again when the session's start reaches the room."""
         call = self.calls.get(room_id)
         if call is not None:
             return call
         session = await self.sessions.live(room_id)
         if session is None:
-            if not may(role, Action.START_SESSION):
-                raise NotFound("live session", room_id)
+            # A start committed while the session was read has opened the call meanwhile.
+            call = self.calls.get(room_id)
+            if call is not None or not may(role, Action.START_SESSION):
+                return call
             due = await self.sessions.due(room_id)
             try:
                 session = await self.sessions.start(caller.user, room_id, due.id if due else None)
@@ -157,8 +160,8 @@ class Calls:
         """Open the seat's receiving connection: the SFU's offer and what each m-line shows."""
         with media_errors():
             sdp = await self.sfu.subscribe(call.session.id, seat.participant_id)
-            slots = self.sfu.slots(call.session.id, seat.participant_id)
-        return {"sdp": sdp, "slots": [dataclasses.asdict(slot) for slot in slots]}
+            latest = self.sfu.announced_slots(call.session.id, seat.participant_id)
+        return {"sdp": sdp, **slots_payload(latest)}
 
     async def answer(self, call: Call, seat: Seat, sdp: str) -> None:
         """Apply the client's answer to the SFU's latest offer."""
@@ -281,8 +284,8 @@ class Calls:
         if isinstance(event, OfferNeeded):
             self._spawn(self.hub.sio.emit("media:offer", {**base, "sdp": event.sdp}, to=seat.sid))
         elif isinstance(event, SlotsChanged):
-            slots = [dataclasses.asdict(slot) for slot in event.slots]
-            self._spawn(self.hub.sio.emit("media:slots", {**base, "slots": slots}, to=seat.sid))
+            payload = {**base, **slots_payload(event)}
+            self._spawn(self.hub.sio.emit("media:slots", payload, to=seat.sid))
         elif isinstance(event, ParticipantGone):
             self._spawn(self.drop(call, seat))
 
@@ -332,6 +335,12 @@ class Calls:
                     log.exception("could not record a departure at stop")
         self.calls.clear()
         await self.sfu.close()
+
+
+def slots_payload(announced: SlotsChanged) -> dict[str, Any]:
+    """`slots` and their `version`, as `media:slots` and the `media:subscribe` ack carry them."""
+    slots = [dataclasses.asdict(slot) for slot in announced.slots]
+    return {"slots": slots, "version": announced.version}
 
 
 CALLS = web.AppKey("calls", Calls)

@@ -48,11 +48,16 @@ class Classroom:
         }
 
     async def join(self, caller: Caller, room_id: str) -> dict[str, Any]:
-        """Admit the caller to the room's live session, or put a pupil in its lobby."""
+        """Admit the caller to the room's live session, put a pupil in its lobby, or (no session
+        is live, and the caller may not start one) tell them to wait for a teacher to start it."""
         rooms = self.calls.rooms
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
+        # State, moderation and the session's start reach this socket from now on: joined before
+        # the live session is read, a start committed after that read still reaches it.
+        await self.calls.hub.join(caller, room_id)
         call = await self.calls.call_for(caller, room_id, role)
-        await self.calls.hub.join(caller, room_id)  # state and moderation reach this socket
+        if call is None:
+            return {"room_id": room_id, "waiting": True, "session": None}
         settings = await rooms.settings(room_id)
         # Checked after the last await before the seat: a lock, a lobby or a removal that came
         # meanwhile counts. A socket already seated stays seated.

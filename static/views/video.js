@@ -80,8 +80,10 @@ export class VideoPanel extends Panel {
     const leave = h("button", { type: "button", class: "ctl ctl-leave", testid: "leave-video", onclick: () => this.leave() },
       h("span", { class: "ctl-icon" }, icon("leave")), h("span", { class: "ctl-label" }, t("video.leave")));
     this.notice = h("p", { class: "notice call-notice", testid: "call-notice", role: "alert", hidden: true });
+    this.waitingNote = h("p", { class: "notice call-waiting", testid: "call-waiting", hidden: true });
     return h("div", { class: "video-stage", hidden: true },
       this.notice,
+      this.waitingNote,
       this.grid,
       h("div", { class: "call-controls", role: "toolbar", "aria-label": t("video.controls") },
         this.micBtn, this.camBtn, this.screenBtn, this.handBtn, this.lockBtn, this.endBtn, leave));
@@ -136,8 +138,11 @@ export class VideoPanel extends Panel {
     }
     try {
       await call.join();
+      if (this.call !== call) return;
+      this.waitingNote.hidden = true;
       this.status.textContent = t("video.connected");
     } catch (err) {
+      if (this.call !== call) return; // left (or removed) meanwhile: nothing more to say
       this.showError(errorText(err));
       await this.leave(true);
     }
@@ -147,7 +152,13 @@ export class VideoPanel extends Panel {
     call.addEventListener("track", (e) => this.onTrack(e.detail));
     call.addEventListener("slots", () => this.renderSlots());
     call.addEventListener("state", (e) => this.onState(e.detail));
-    call.addEventListener("waiting", () => { this.status.textContent = t("video.waiting"); });
+    call.addEventListener("waiting", (e) => {
+      // Before the start we wait for a teacher to start the session; with a lobby, to be let in.
+      const text = t(e.detail && e.detail.session ? "video.waiting" : "video.waiting_start");
+      this.status.textContent = text;
+      this.waitingNote.textContent = text;
+      this.waitingNote.hidden = false;
+    });
     call.addEventListener("replaced", () => {
       this.leave(true);
       this.showError(t("video.replaced"));
@@ -420,6 +431,7 @@ export class VideoPanel extends Panel {
     this.present = null;
     this.mutedBy = { audio: false, video: false };
     this.notice.hidden = true;
+    this.waitingNote.hidden = true;
     this.stage.hidden = true;
     this.lobby.hidden = false;
     this.joinBtn.disabled = false;

@@ -7,6 +7,7 @@ The peers are `tests.media.peers.Client`s (RTCConfiguration(iceServers=[]), gath
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -24,6 +25,8 @@ EVENTS = (
     "media:hand",
     "media:speaking",
     "moderation",
+    "session:new",
+    "session:edit",
 )
 
 
@@ -39,7 +42,10 @@ class Participant:
         self.sub = Client()
         self._answering: set[asyncio.Future[Any]] = set()
         self._closed = False
+        self.slots: dict[str, dict[str, Any]] = {}  # mid -> slot, as last told
+        self.slots_version = 0
         sio.on("media:offer", self._on_offer)
+        sio.on("media:slots", self._on_slots)
 
     @classmethod
     async def connect(cls, person: Person, room_id: str) -> Participant:
@@ -72,12 +78,55 @@ class Participant:
 
     async def subscribe(self) -> dict[str, Any]:
         ack = await self.must("media:subscribe")
+        self._apply_slots(ack)
         await self.must("media:answer", sdp=await self.sub.answer_sdp(ack["sdp"]))
         return ack
 
+    async def enter(self) -> dict[str, Any]:
+        """Join the call as the web client does: while no session is live, wait for a teacher
+        to start one (`session:new` or `session:edit`, live) and join again."""
+        seen = len(self.live_sessions())
+        ack = await self.must("media:join")
+        while ack["waiting"] and ack["session"] is None:
+            # Counted from before the join: a start that crossed it arrived before its ack.
+            await self.inbox.wait_for(self._started_since(seen), within=20)
+            seen = len(self.live_sessions())
+            ack = await self.must("media:join")
+        return ack
+
+    def _started_since(self, seen: int) -> Callable[[str, Any], bool]:
+        return lambda event, data: len(self.live_sessions()) > seen
+
+    def live_sessions(self) -> list[Any]:
+        return [
+            d
+            for e, d in self.inbox.items
+            if e in ("session:new", "session:edit") and d["status"] == "live"
+        ]
+
+    def _on_slots(self, data: Any) -> None:
+        self.inbox.add("media:slots", data)
+        self._apply_slots(data)
+
+    def _apply_slots(self, data: Any) -> None:
+        # Announcements may arrive out of order (and the subscribe ack among them): the highest
+        # version is the latest.
+        if data["version"] > self.slots_version:
+            self.slots_version = data["version"]
+            self.slots = {slot["mid"]: slot for slot in data["slots"]}
+
+    def video_frames_of(self, user_id: str) -> int:
+        """Frames decoded on the video m-lines the SFU says carry `user_id` now."""
+        mids = [
+            mid
+            for mid, slot in self.slots.items()
+            if slot["kind"] == "video" and slot["user_id"] == user_id
+        ]
+        return sum(self.sub.received[mid].frames for mid in mids if mid in self.sub.received)
+
     async def _on_offer(self, data: Any) -> None:
         # Answer the SFU's re-offers as a browser would (the inbox also records them).
-        self.inbox.items.append(("media:offer", data))
+        self.inbox.add("media:offer", data)
         if self._closed:
             return
         answering = asyncio.ensure_future(self.sub.answer_sdp(data["sdp"]))

@@ -312,7 +312,8 @@ async def test_ending_the_session_posts_its_summary_and_closes_all_media(
     for participant in (teacher, pupil):
         await participant.close()
     assert open_connections() == []
-    assert (await pupil.ask("media:join"))["error"]["code"] == "not_found"
+    after = await pupil.must("media:join")  # no seat in an ended session: wait for the next
+    assert after["waiting"] is True and after["session"] is None
 
 
 @pytest.mark.timeout(60)
@@ -376,3 +377,53 @@ async def test_a_join_that_loses_the_race_with_the_end_gets_no_seat(
     attendance = await calls.sessions.attendance(call.session.id)
     assert [a["user_id"] for a in attendance] == [teacher.id]
     assert server.app[SFU].session_ids() == [] and calls.calls == {}
+
+
+@pytest.mark.timeout(60)
+async def test_slot_announcements_are_versioned_so_the_latest_wins(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    # The pupil subscribes while the teacher's camera is still on its way: whatever order the
+    # ack and the announcements arrive in, the highest version says what the slots carry.
+    camera = SyntheticCamera()
+    publishing = asyncio.ensure_future(teacher.publish([camera], {camera.id: "camera"}))
+    ack = await pupil.subscribe()
+    await publishing
+    assert ack["version"] >= 1
+    latest = await pupil.inbox.wait_for(
+        lambda e, d: e == "media:slots" and any(s["user_id"] == teacher.id for s in d["slots"])
+    )
+    versions = [d["version"] for d in pupil.inbox.named("media:slots")]
+    assert versions == sorted(set(versions)), versions  # one per announcement, increasing
+    assert latest["version"] > ack["version"] or ack["slots"] == latest["slots"]
+    assert pupil.slots_version == max([ack["version"], *versions])
+    assert any(s["user_id"] == teacher.id for s in pupil.slots.values())
+    await wait_until(lambda: pupil.video_frames_of(teacher.id) >= 3, within=20)
+
+
+@pytest.mark.timeout(60)
+async def test_a_pupil_who_arrives_before_the_teacher_waits_and_is_seated_at_the_start(
+    class_call: tuple[Participant, Participant], room: Room
+) -> None:
+    teacher, pupil = class_call
+    early = await pupil.must("media:join")
+    assert early == {"ok": True, "room_id": pupil.room_id, "waiting": True, "session": None}
+    assert (await pupil.ask("media:subscribe"))["error"]["code"] == "not_found"
+
+    # Both press Join at once: the pupil's join crosses the start, and still ends up seated.
+    joined, seated = await asyncio.gather(teacher.must("media:join"), pupil.enter())
+    assert seated["waiting"] is False and seated["session"]["id"] == joined["session"]["id"]
+    assert pupil.live_sessions()[-1]["id"] == joined["session"]["id"]
+    await pupil.must("media:leave")
+    await teacher.must("media:end")
+
+    # With the lobby on, the pupil who waited for the start then waits to be let in.
+    await teacher.person.call("PATCH", f"/api/rooms/{room['id']}", {"settings": {"lobby": True}})
+    assert (await pupil.must("media:join"))["session"] is None
+    await teacher.must("media:join")
+    lobby = await pupil.enter()
+    assert lobby["waiting"] is True and lobby["session"]["status"] == "live"
+    await teacher.inbox.wait_for(lambda e, d: e == "media:state" and pupil.id in d["waiting"])

@@ -20,10 +20,14 @@ class Inbox:
 
     def _collector(self, name: str) -> Callable[[Any], Awaitable[None]]:
         async def collect(data: Any) -> None:
-            self.items.append((name, data))
-            self._arrived.set()
+            self.add(name, data)
 
         return collect
+
+    def add(self, name: str, data: Any) -> None:
+        """Record an event (for a client that handles it itself as well)."""
+        self.items.append((name, data))
+        self._arrived.set()
 
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.items if event == name]
