@@ -8,9 +8,13 @@ quota and, if the blob is new and unused, removes it too.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 
 from media.blobs import CHUNK, BlobInfo, TempUpload
 from media.sniff import sniff
@@ -47,19 +51,43 @@ async def receive(request: web.Request, upload: Upload) -> StoredFile:
     expected = max(0, (request.content_length or 0) - FRAMING)
     if expected > limit:  # refused before a byte of the body is read
         raise too_large(limit)
-    reader = await request.multipart()
+    if request.content_type != "multipart/form-data":
+        raise Invalid("file: the body must be multipart/form-data.")
+    with _malformed_form():
+        reader = await request.multipart()
     folder = upload.folder
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise Invalid("file: nested multipart is not supported.")
-        if part.name == "folder":
+    while (part := await _next(reader)) is not None:
+        with _malformed_form():
+            field, filename = part.name, part.filename
+        if field == "folder":
             folder = clean_folder(await _text(part))
-        elif part.name == "file":
-            name = clean_name(part.filename or "")
+        elif field == "file":
+            name = clean_name(filename or "")
             return await _store(request, Upload(upload.user, upload.room_id, folder), name, part)
         else:
             await part.release()
     raise Invalid("file: the form has no file part.")
+
+
+@contextlib.contextmanager
+def _malformed_form() -> Iterator[None]:
+    """aiohttp's errors for a malformed form (boundary, part headers) as `invalid`.
+
+    aiohttp only warns about a Content-Disposition it cannot read, and reads it as naming nothing;
+    where warnings are errors, the warning itself lands here.
+    """
+    try:
+        yield
+    except (ValueError, BadHttpMessage, BadContentDispositionHeader, BadContentDispositionParam):
+        raise Invalid("file: the multipart form is malformed.") from None
+
+
+async def _next(reader: MultipartReader) -> BodyPartReader | None:
+    with _malformed_form():
+        part = await reader.next()
+    if part is not None and not isinstance(part, BodyPartReader):
+        raise Invalid("file: nested multipart is not supported.")
+    return part
 
 
 async def _text(part: BodyPartReader) -> str:

@@ -1,5 +1,5 @@
 """Input that used to reach deep into the server and come back as 500 with a traceback in the log:
-JSON nested thousands deep, numbers past 64 bits, odd digits in the query."""
+JSON nested thousands deep, numbers past 64 bits, odd digits in the query, broken uploads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.inputs import INT64_MAX, MAX_DEPTH
-from tests.api.files_helpers import upload
+from tests.api.files_helpers import BOUNDARY, upload
 from tests.conftest import Person
 from tests.fuzz import errors_logged
 
@@ -79,3 +79,54 @@ async def test_numbers_past_64_bits_are_400_in_bodies_and_queries(
         )
         assert body["error"]["message"].startswith(f"{field}:")
     assert errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/json",
+        "",
+        "multipart/form-data",  # no boundary
+        "multipart/form-data; boundary=" + "x" * 100,  # longer than the 70 allowed
+        "multipart/form-data; boundary=another",  # not the body's
+        f"multipart/mixed; boundary={BOUNDARY}",
+    ],
+)
+async def test_an_upload_that_is_not_a_multipart_form_is_400(
+    room: Room, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner: Person = room["_owner"]
+    body = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        f"hello\r\n--{BOUNDARY}--\r\n"
+    ).encode()
+    await send(owner, "POST", f"/api/rooms/{room['id']}/files", body, content_type)
+    assert errors_logged(caplog) == []
+    assert await owner.call("GET", f"/api/rooms/{room['id']}/files") == []
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        b'form-data; name="file"; filename="a\x01b.txt"',
+        b'form-data; name="file"; filename="a\x00b.txt"',
+        b'form-data; name="file"; filename="a\rb.txt"',
+        b'form-data; name="file"; filename="a\x7fb.txt"',
+        b"form-data; name=\"file\"; filename*=UTF-8''a%FF%FEb.txt",  # not UTF-8
+        b"form-data; name=\"file\"; filename*=nonsense''a%01b.txt",  # no such charset
+    ],
+)
+async def test_a_control_character_or_bad_encoding_in_a_file_name_is_400(
+    room: Room, disposition: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner: Person = room["_owner"]
+    body = (
+        f"--{BOUNDARY}\r\nContent-Disposition: ".encode()
+        + disposition
+        + f"\r\n\r\nhello\r\n--{BOUNDARY}--\r\n".encode()
+    )
+    content_type = f"multipart/form-data; boundary={BOUNDARY}"
+    await send(owner, "POST", f"/api/rooms/{room['id']}/files", body, content_type)
+    assert errors_logged(caplog) == []
+    assert await owner.call("GET", f"/api/rooms/{room['id']}/files") == []
