@@ -24,7 +24,7 @@ from server import filestore, middleware
 from server.config import Settings
 from server.keys import METRICS, SERVICES, SETTINGS, SIO, Services
 from server.metrics import Metrics
-from server.realtime import forum_events, media, room_events
+from server.realtime import forum_events, media, packets, room_events
 from server.realtime.hub import HUB, Hub
 from server.views import auth, files, forum, rooms, site
 from server.views.site import STATIC_DIR
@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> web.Application:
         async_handlers=False,
         max_http_buffer_size=SOCKET_BUFFER,
         transports=["websocket", "polling"],
+        serializer=packets.Packet,  # payloads decoded by server.inputs.loads
     )
     sio.attach(app)
     hub = Hub(sio, services, metrics, settings)

@@ -48,6 +48,7 @@ class Settings:
     rate_post: Rate = Rate(30, 60)
     rate_chat: Rate = Rate(20, 10)
     rate_upload: Rate = Rate(60, 3600)
+    rate_events: float = 1.0  # scales every client event's bucket (server/realtime/limits.py)
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     turn_secret: str = ""
     metrics_token: str = ""
@@ -133,6 +134,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "token_seconds": _int,
     "session_check_seconds": float,
     "max_sockets_per_user": _int,
+    "rate_events": float,
     **{f"rate_{n}": _rate for n in ("login", "signup", "join", "post", "chat", "upload")},
     "ice_servers": _ice,
     "turn_secret": str,
@@ -189,6 +191,8 @@ def _check(parsed: dict[str, Any]) -> None:
         raise ConfigError(f"{PREFIX}PORT must be between 0 and 65535")
     if parsed.get("session_check_seconds", 10) <= 0:
         raise ConfigError(f"{PREFIX}SESSION_CHECK_SECONDS must be above 0")
+    if not 0 < parsed.get("rate_events", 1) < float("inf"):
+        raise ConfigError(f"{PREFIX}RATE_EVENTS must be a number above 0")
     for key in (
         "max_upload_bytes",
         "room_quota_bytes",

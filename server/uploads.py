@@ -8,9 +8,13 @@ the quota and, if the blob is new and unused, removes it too.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 
 from media.blobs import CHUNK, BlobInfo, TempUpload
 from media.sniff import sniff
@@ -62,16 +66,19 @@ async def receive(request: web.Request, upload: Upload) -> StoredFile:
     expected = max(0, (request.content_length or 0) - FRAMING)
     if expected > limit:  # refused before a byte of the body is read
         raise too_large(limit)
-    reader = await request.multipart()
+    if request.content_type != "multipart/form-data":
+        raise Invalid("file: the body must be multipart/form-data.")
+    with _malformed_form():
+        reader = await request.multipart()
     folder = upload.folder
     received: Received | None = None
     try:
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise Invalid("file: nested multipart is not supported.")
-            if part.name == "folder":
+        while (part := await _next(reader)) is not None:
+            with _malformed_form():
+                field = part.name
+            if field == "folder":
                 folder = clean_folder(await _text(part))
-            elif part.name == "file":
+            elif field == "file":
                 if received is not None:
                     raise Invalid("file: one file per upload.")
                 received = await _receive_file(request, upload, part)
@@ -86,6 +93,27 @@ async def receive(request: web.Request, upload: Upload) -> StoredFile:
             received.held.release()
 
 
+@contextlib.contextmanager
+def _malformed_form() -> Iterator[None]:
+    """aiohttp's errors for a malformed form (boundary, part headers) as `invalid`.
+
+    aiohttp only warns about a Content-Disposition it cannot read, and reads it as naming nothing;
+    where warnings are errors, the warning itself lands here.
+    """
+    try:
+        yield
+    except (ValueError, BadHttpMessage, BadContentDispositionHeader, BadContentDispositionParam):
+        raise Invalid("file: the multipart form is malformed.") from None
+
+
+async def _next(reader: MultipartReader) -> BodyPartReader | None:
+    with _malformed_form():
+        part = await reader.next()
+    if part is not None and not isinstance(part, BodyPartReader):
+        raise Invalid("file: nested multipart is not supported.")
+    return part
+
+
 async def _text(part: BodyPartReader) -> str:
     data = bytearray()
     while chunk := await part.read_chunk(FOLDER_FIELD_MAX):
@@ -98,7 +126,9 @@ async def _text(part: BodyPartReader) -> str:
 async def _receive_file(request: web.Request, upload: Upload, part: BodyPartReader) -> Received:
     """Hold quota for the part and stream it to a finished temporary file."""
     app = request.app
-    name = clean_name(part.filename or "")
+    with _malformed_form():
+        filename = part.filename
+    name = clean_name(filename or "")
     expected = max(0, (request.content_length or 0) - FRAMING)
     held = await app[ARCHIVE].reserve(upload.user, upload.room_id, expected)
     try:

@@ -71,6 +71,7 @@ def settings(tmp_path: Path) -> Settings:
         rate_post=GENEROUS,
         rate_chat=GENEROUS,
         rate_upload=GENEROUS,
+        rate_events=1000,
         media_addresses=("127.0.0.1",),
     )
 

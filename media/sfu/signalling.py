@@ -37,16 +37,38 @@ def parse_offer(sdp: str) -> SessionDescription:
     aiortc accepts text with no media section at all as an offer; a publisher's offer must have
     at least one audio or video m-line, each with ICE credentials.
     """
-    if not isinstance(sdp, str) or len(sdp) > MAX_SDP_BYTES:
-        raise MediaError("invalid", "offer: SDP must be a string of at most 64 KiB")
-    with translated_errors("offer"):
-        description = SessionDescription.parse(sdp)
-    media = [m for m in description.media if m.kind in ("audio", "video")]
-    if not media:
+    description = parse_remote(sdp, "offer")
+    if not any(m.kind in ("audio", "video") for m in description.media):
         raise MediaError("invalid", "offer: no audio or video m-line")
-    for m in media:
+    return description
+
+
+def parse_remote(sdp: str, what: str) -> SessionDescription:
+    """Parse a client's SDP and check what aiortc's `setRemoteDescription` takes for granted.
+
+    aiortc's parser asserts, indexes and calls `next()` on the text as it reads it, and
+    `setRemoteDescription` then assumes that every m-line has a mid of its own, ICE credentials
+    and DTLS parameters, and that a BUNDLE group names only mids that exist. Anything else would
+    surface as an AssertionError or AttributeError from deep inside aiortc (some of it in a task
+    of its own, after the answer went out), so it is refused here as `invalid`.
+    """
+    if not isinstance(sdp, str) or len(sdp) > MAX_SDP_BYTES:
+        raise MediaError("invalid", f"{what}: SDP must be a string of at most 64 KiB")
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception as exc:  # whatever parsing untrusted text raises, the text is at fault
+        raise MediaError("invalid", f"{what}: malformed SDP") from exc
+    mids = [m.rtp.muxId for m in description.media]
+    if any(not mid for mid in mids) or len(set(mids)) != len(mids):
+        raise MediaError("invalid", f"{what}: every m-line needs a mid of its own")
+    for m in description.media:
         if m.ice is None or not m.ice.usernameFragment or not m.ice.password:
-            raise MediaError("invalid", "offer: an m-line lacks ICE credentials")
+            raise MediaError("invalid", f"{what}: an m-line lacks ICE credentials")
+        if m.dtls is None or not m.dtls.fingerprints:
+            raise MediaError("invalid", f"{what}: an m-line lacks a DTLS fingerprint or setup")
+    for group in description.group:
+        if group.semantic == "BUNDLE" and not set(map(str, group.items)) <= set(mids):
+            raise MediaError("invalid", f"{what}: a BUNDLE group names an unknown mid")
     return description
 
 
@@ -74,8 +96,7 @@ async def accept_answer(pc: RTCPeerConnection, sdp: str) -> None:
     """Apply the client's answer to our pending offer."""
     if pc.signalingState != "have-local-offer":
         raise MediaError("conflict", "answer: no offer is waiting for one")
-    if not isinstance(sdp, str) or len(sdp) > MAX_SDP_BYTES:
-        raise MediaError("invalid", "answer: SDP must be a string of at most 64 KiB")
+    parse_remote(sdp, "answer")
     with translated_errors("answer"):
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
 

@@ -90,7 +90,8 @@ class Hub:
             self.sio.on(name, self._wrap(name, handler))
 
     def _wrap(self, name: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
-        async def run(sid: str, data: Any = None) -> dict[str, Any]:
+        # Arguments after the payload are ignored: a client sending more must still get its ack.
+        async def run(sid: str, data: Any = None, *_extra: Any) -> dict[str, Any]:
             try:
                 user = self.connections.user(sid)
                 if user is None:

@@ -64,6 +64,7 @@ class EventLimits:
     def __init__(self, limiter: RateLimiter, settings: Settings) -> None:
         self.limiter = limiter
         self.classes = event_classes(settings)
+        self.scale = settings.rate_events
         self._class_of = {
             event: name for name, kind in self.classes.items() for event in kind.events
         }
@@ -76,6 +77,8 @@ class EventLimits:
     async def spend(self, event: str, user: User) -> None:
         name = self._class_of[event]
         rate = self.classes[name].rate
-        if user.role != "pupil":
-            rate = Rate(rate.burst * 2, rate.period)
+        burst = rate.burst * (1 if user.role == "pupil" else 2)
+        if name != "chat":  # RATE_CHAT is set on its own
+            burst = max(1, round(burst * self.scale))
+        rate = Rate(burst, rate.period)
         await self.limiter.hit(f"event:{name}:{user.id}", rate)

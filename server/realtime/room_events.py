@@ -7,13 +7,13 @@ from typing import Any
 from pydantic import Field
 
 from rooms.events import EventLog
-from server.inputs import Payload, validate
+from server.inputs import Count, Payload, validate
 from server.realtime.hub import Caller, Handler, Hub
 
 
 class JoinRoom(Payload):
     room_id: str = Field(max_length=64)
-    since: int | None = Field(default=None, ge=0)
+    since: Count | None = None
 
 
 class LeaveRoom(Payload):

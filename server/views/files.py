@@ -10,7 +10,7 @@ from media.thumbnails import ThumbnailError
 from rooms.errors import Invalid, NotFound, TooLarge
 from server.downloads import send
 from server.filestore import ARCHIVE, BLOBS, FOLDERS, SWEEPER, THUMBNAILS
-from server.inputs import Payload, body
+from server.inputs import Payload, body, query_int
 from server.keys import SETTINGS
 from server.session import limit, signed_in
 from server.uploads import Upload, receive
@@ -28,12 +28,7 @@ class FolderMove(Payload):
 
 
 def _version(request: web.Request) -> int | None:
-    raw = request.query.get("version")
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise Invalid("version: a positive whole number.")
-    return int(raw)
+    return query_int(request, "version", None)
 
 
 @routes.post("/api/rooms/{room_id}/files")

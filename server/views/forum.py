@@ -9,7 +9,7 @@ from pydantic import Field
 
 from rooms.errors import Invalid
 from rooms.models import User
-from server.inputs import Payload, body
+from server.inputs import Count, Payload, body, query_int
 from server.keys import SERVICES, SETTINGS
 from server.realtime.hub import HUB
 from server.realtime.limits import REACT
@@ -39,7 +39,7 @@ class Reaction(Payload):
 
 
 class ReadMark(Payload):
-    seq: int = Field(ge=0)
+    seq: Count
 
 
 class Report(Payload):
@@ -65,20 +65,11 @@ async def posting(request: web.Request) -> User:
     return user
 
 
-def _int(request: web.Request, name: str, default: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    if not text.isdigit():
-        raise Invalid(f"{name}: a whole number.")
-    return int(text)
-
-
 @routes.get("/api/rooms/{room_id}/threads")
 async def list_threads(request: web.Request) -> web.Response:
     user = await signed_in(request)
     forum = request.app[SERVICES].forum
-    after, count = request.query.get("after"), _int(request, "limit", 200)
+    after, count = request.query.get("after"), query_int(request, "limit", 200)
     return web.json_response(await forum.threads(user, request.match_info["room_id"], after, count))
 
 
@@ -119,7 +110,7 @@ async def delete_thread(request: web.Request) -> web.Response:
 @routes.get("/api/threads/{thread_id}/posts")
 async def list_posts(request: web.Request) -> web.Response:
     user = await signed_in(request)
-    after, count = _int(request, "after", 0), _int(request, "limit", 50)
+    after, count = query_int(request, "after", 0), query_int(request, "limit", 50)
     posts = await request.app[SERVICES].forum.posts(
         user, request.match_info["thread_id"], after, count
     )

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import Field
 
 from rooms.invites import NewAccount
-from server.inputs import Payload, body
+from server.inputs import Int64, Payload, body
 from server.keys import SERVICES, SETTINGS
 from server.realtime.hub import HUB
 from server.session import client_ip, current_user, limit, set_session, signed_in
@@ -35,8 +35,8 @@ class RoomChanges(Payload):
 
 class NewInvite(Payload):
     role: Literal["teacher", "member", "guest"]
-    max_uses: int | None = None
-    expires_in: int | None = None
+    max_uses: Int64 | None = None
+    expires_in: Int64 | None = None
 
 
 class Join(Payload):

@@ -4,6 +4,7 @@ refused), the rate of every client event by class, and presence broadcasts only 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -11,6 +12,7 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestServer
 
+from server.config import Settings
 from server.session import COOKIE
 from tests.conftest import Person, join_as_pupil
 from tests.realtime.inbox import Inbox
@@ -19,6 +21,12 @@ People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
 pytestmark = pytest.mark.timeout(30)
 DEFAULT_CAP = 10  # MAX_SOCKETS_PER_USER
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The event buckets as shipped (other suites scale them up)."""
+    return replace(settings, rate_events=1)
 
 
 async def refusal(server: TestServer, **kwargs: Any) -> Any:

@@ -70,6 +70,8 @@ def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
         ("TRASH_DAYS", "nan", "TWINROOMS_TRASH_DAYS must be a number of days"),
         ("TRASH_DAYS", "a month", "TWINROOMS_TRASH_DAYS"),
         ("MAX_SOCKETS_PER_USER", "0", "at least 1"),
+        ("RATE_EVENTS", "0", "above 0"),
+        ("RATE_EVENTS", "inf", "above 0"),
         ("SESSION_CHECK_SECONDS", "0", "above 0"),
         ("SECRET_KEY", "short", "at least 32"),
         ("METRICS_TOKEN", "short", "at least 32"),
