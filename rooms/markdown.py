@@ -39,8 +39,23 @@ def _keep(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# A one-line message of words and plain punctuation, with no character Markdown gives a meaning
+# to, renders as one paragraph of its own text: most chat messages. A leading number followed by
+# "." or ")" and a space would start a list, and two spaces or an edge space change the output, so
+# those take the full path too.
+PLAIN = re.compile(r"[^\W_](?:[^\W_]|[.,?!'\"():;%/-]| (?=\S))*")
+LIST_START = re.compile(r"\d{1,9}[.)](?: |$)")
+
+
 def render(source: str) -> str:
     """Sanitised HTML for a Markdown `source`."""
+    if PLAIN.fullmatch(source) and not LIST_START.match(source):
+        return f"<p>{source}</p>\n"  # nothing in it needs escaping: no & < >
+    return _render(source)
+
+
+def _render(source: str) -> str:
+    """The full path: CommonMark, then nh3's allowlist."""
     return nh3.clean(
         _renderer.render(source),
         tags=TAGS,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rooms import markdown
 from rooms.markdown import mentions, render
 
 # The families of the OWASP XSS filter evasion cheat sheet, written as Markdown sources.
@@ -157,3 +158,15 @@ def test_an_escaped_at_sign_quotes_a_name_without_mentioning_it() -> None:
 def test_the_safety_check_itself_catches_unsafe_html(unsafe: str) -> None:
     with pytest.raises(AssertionError):
         assert_safe(unsafe)
+
+
+PLAIN_ALPHABET = "aZé東1 9 .,?!'\"():;%/-_*#>`[]<&@\n\t~|=+0)"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.text(alphabet=PLAIN_ALPHABET, max_size=24)
+    | st.text(alphabet="aZé東19 .,?!'\"():;%/-", max_size=24)
+)
+def test_the_plain_text_shortcut_renders_exactly_what_the_full_path_does(source: str) -> None:
+    assert render(source) == markdown._render(source)
