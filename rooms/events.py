@@ -100,7 +100,7 @@ class _Current:
     def rewrite(self, room_id: str, seq: int, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """The event as this reader may see it now, under its own sequence number."""
         if event == "post:hide":
-            return {"event": event, "data": {**post_ref(data), "room_seq": seq}}
+            return {"event": event, "data": {**post_ref(data), "hidden": True, "room_seq": seq}}
         known = (
             self.posts
             if event in POST_EVENTS

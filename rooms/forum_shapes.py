@@ -47,13 +47,13 @@ def post_json(row: Row) -> dict[str, Any]:
 
 
 def post_ref(post: dict[str, Any]) -> dict[str, Any]:
-    """What every reader may know of a post a teacher hid: which post, and that it is hidden."""
+    """Which post, and nothing of what it says: all `post:delete` carries, and, with `hidden`,
+    all that `post:hide` may (its text stays with the teachers, who hold it already)."""
     return {
         "id": post["id"],
         "room_id": post["room_id"],
         "thread_id": post["thread_id"],
         "seq": post["seq"],
-        "hidden": True,
     }
 
 

@@ -129,7 +129,7 @@ class Moderation:
                 await audit(
                     tx, post["room_id"], user, "post_delete", "post", post_id, body=post["body"]
                 )
-            await tx.emit(post["room_id"], "post:delete", _ref(post))
+            await tx.emit(post["room_id"], "post:delete", post_ref(post))
 
         await self.db.write(apply)
 
@@ -151,7 +151,7 @@ class Moderation:
             )
             changed = {**post, "hidden": hidden}
             if hidden:  # the text stays with teachers, who hold it already
-                await tx.emit(post["room_id"], "post:hide", post_ref(post))
+                await tx.emit(post["room_id"], "post:hide", {**post_ref(post), "hidden": True})
             else:
                 await tx.emit(post["room_id"], "post:restore", changed)
             return changed
@@ -288,12 +288,3 @@ class Moderation:
             " WHERE post_id = ? AND resolved_at IS NULL",
             (tx.clock(), user.id, resolution, post_id),
         )
-
-
-def _ref(post: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": post["id"],
-        "room_id": post["room_id"],
-        "thread_id": post["thread_id"],
-        "seq": post["seq"],
-    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -113,3 +114,16 @@ def check_ack(ack: Any, what: str) -> None:
     assert isinstance(ack, dict), (what, ack)
     if not ack["ok"]:
         assert ack["error"]["code"] != "internal", (what, ack)
+
+
+@dataclass
+class Named:
+    """The ids a scene made, which fuzzed payloads name as `{room}`, `{thread}`, … and get filled
+    in before they are sent."""
+
+    names: dict[str, str]
+
+    def fill(self, text: str) -> str:
+        for name, value in self.names.items():
+            text = text.replace("{" + name + "}", value)
+        return text

@@ -22,7 +22,7 @@ from server.inputs import Payload
 from server.views import auth, files, forum, rooms, sessions
 from tests.api.files_helpers import upload
 from tests.conftest import Person, join_as_pupil
-from tests.fuzz import FUZZ, NASTY_TEXT, TEXT, errors_logged, payloads
+from tests.fuzz import FUZZ, NASTY_TEXT, TEXT, Named, errors_logged, payloads
 from tests.realtime.test_fuzz_events import EVENTS
 
 People = Callable[..., Awaitable[Person]]
@@ -124,18 +124,12 @@ def test_every_payload_model_is_fuzzed() -> None:
 
 
 @dataclass
-class Scene:
+class Scene(Named):
     """A room with an owner, a pupil, a thread with a post, an invite code and a file, and a
     visitor without an account."""
 
     owner: Person
     visitor: Person
-    names: dict[str, str]
-
-    def fill(self, text: str) -> str:
-        for name, value in self.names.items():
-            text = text.replace("{" + name + "}", value)
-        return text
 
 
 @pytest.fixture
@@ -158,7 +152,7 @@ async def scene(people: People, room: Room) -> AsyncIterator[Scene]:
         "code": invite["code"],
         "file": made["id"],
     }
-    yield Scene(owner, await people(signup=False), names)
+    yield Scene(names, owner, await people(signup=False))
 
 
 async def check_answer(person: Person, method: str, path: str, raw: bytes) -> None:

@@ -18,7 +18,7 @@ from server.inputs import Payload
 from server.realtime import forum_events, media, room_events
 from server.realtime.classroom import ACTIONS
 from tests.conftest import Person, join_as_pupil
-from tests.fuzz import FUZZ, JSON_VALUES, check_ack, errors_logged, json_text, payloads
+from tests.fuzz import FUZZ, JSON_VALUES, Named, check_ack, errors_logged, json_text, payloads
 
 from .raw import RawSocket
 
@@ -53,14 +53,8 @@ EVENTS: dict[type[Payload], list[tuple[str, dict[str, Any]]]] = {
 
 
 @dataclass
-class Scene:
+class Scene(Named):
     socket: RawSocket
-    names: dict[str, str]
-
-    def fill(self, text: str) -> str:
-        for name, value in self.names.items():
-            text = text.replace("{" + name + "}", value)
-        return text
 
 
 @pytest.fixture
@@ -75,7 +69,7 @@ async def scene(people: People, room: Room) -> AsyncIterator[Scene]:
         for event in ("room:join", "media:join"):
             ack = await socket.call(event, json.dumps({"room_id": room["id"]}))
             assert ack["ok"], ack
-        yield Scene(socket, {"room": room["id"], "pupil": pupil.id, "thread": thread["id"]})
+        yield Scene({"room": room["id"], "pupil": pupil.id, "thread": thread["id"]}, socket)
 
 
 @pytest.mark.timeout(60)
