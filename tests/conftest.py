@@ -201,3 +201,16 @@ async def join_as_pupil(
 
 def with_settings(settings: Settings, **changes: Any) -> Settings:
     return replace(settings, **changes)
+
+
+async def assert_unknown_as_made_up(
+    person: Person, base: str, ids: list[str], routes: list[tuple[str, str]], message: str
+) -> None:
+    """Each route answers an id of a room `person` is not in exactly as it answers a made-up id:
+    nobody learns that something exists elsewhere."""
+    for method, path in routes:
+        for real_id in ids:
+            real = await person.call(method, f"{base}/{real_id}{path}", status=404)
+            made_up = await person.call(method, f"{base}/nosuchthing{path}", status=404)
+            expected = {"error": {"code": "not_found", "message": message}}
+            assert real == made_up == expected, (method, path)

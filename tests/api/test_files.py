@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.api.files_helpers import BOUNDARY, download, leftovers, multipart, upload
-from tests.conftest import Person, join_as_pupil
+from tests.conftest import Person, assert_unknown_as_made_up, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
@@ -239,7 +239,7 @@ async def test_another_rooms_file_gets_the_answer_of_a_made_up_id(
     await owner.call("DELETE", f"/api/files/{trashed['id']}", status=204)
     outsider = await people("outsider")
     await outsider.call("POST", "/api/rooms", {"name": "Other"}, status=201)
-    for method, path in [
+    routes = [
         ("GET", ""),
         ("GET", "?version=1"),
         ("GET", "/content"),
@@ -248,13 +248,9 @@ async def test_another_rooms_file_gets_the_answer_of_a_made_up_id(
         ("GET", "/thumbnail"),
         ("DELETE", ""),
         ("POST", "/restore"),
-    ]:
-        for file_id in (made["id"], trashed["id"]):
-            real = await outsider.call(method, f"/api/files/{file_id}{path}", status=404)
-            made_up = await outsider.call(method, f"/api/files/nosuchfile{path}", status=404)
-            assert (
-                real == made_up == {"error": {"code": "not_found", "message": "No such file."}}
-            ), (method, path)
+    ]
+    ids = [made["id"], trashed["id"]]
+    await assert_unknown_as_made_up(outsider, "/api/files", ids, routes, "No such file.")
 
 
 async def test_folder_names_lose_control_and_direction_characters(room: Room) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Person, join_as_pupil
+from tests.conftest import Person, assert_unknown_as_made_up, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
@@ -108,18 +108,9 @@ async def test_another_rooms_session_gets_the_answer_of_a_made_up_id(
     await owner.call("POST", f"/api/sessions/{live['id']}/start")
     teacher = await people("elsewhere")
     await teacher.call("POST", "/api/rooms", {"name": "Other"}, status=201)
-    for method, path in [
-        ("GET", ""),
-        ("POST", "/start"),
-        ("POST", "/end"),
-        ("DELETE", ""),
-    ]:
-        for session_id in (planned["id"], live["id"]):
-            real = await teacher.call(method, f"/api/sessions/{session_id}{path}", status=404)
-            made_up = await teacher.call(method, f"/api/sessions/nosuchsession{path}", status=404)
-            assert (
-                real == made_up == {"error": {"code": "not_found", "message": "No such session."}}
-            ), (method, path)
+    routes = [("GET", ""), ("POST", "/start"), ("POST", "/end"), ("DELETE", "")]
+    ids = [planned["id"], live["id"]]
+    await assert_unknown_as_made_up(teacher, "/api/sessions", ids, routes, "No such session.")
 
 
 async def test_media_end_names_a_session_of_the_room_it_is_sent_for(
