@@ -14,6 +14,7 @@ Every effect is plain data (`to_message` / `from_message`), so that a node can h
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -95,11 +96,16 @@ def to_message(effect: LiveEffect) -> dict[str, Any]:
 
 def from_message(message: dict[str, Any]) -> LiveEffect:
     """The effect `to_message` made; `ValueError` for an unknown type or a wrong body."""
-    cls = KINDS.get(message.get("type", ""))
-    body = message.get("body")
+    kind, body = message.get("type"), message.get("body")
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None or not isinstance(body, dict):
         raise ValueError("not a live effect")
+    hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     if set(body) != names:
         raise ValueError(f"{cls.kind}: fields {sorted(names)}")
+    for name in names:
+        expected = typing.get_origin(hints[name]) or hints[name]
+        if not isinstance(body[name], expected):
+            raise ValueError(f"{cls.kind}.{name}: a {expected.__name__}")
     return cls(**body)
