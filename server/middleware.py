@@ -77,8 +77,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 async def live_effects(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A write's reply leaves once this node has applied its commit to live connections (a
     removed member's sockets have left the room, a logged-out session's sockets are closed): the
-    dispatcher applies commits in order, after the service call has returned."""
+    dispatcher applies commits in order, after the service call has returned. (Socket.IO's own
+    long-polling requests are not writes of this kind.)"""
     response = await handler(request)
-    if request.method not in SAFE_METHODS:
+    if request.method not in SAFE_METHODS and request.path.startswith("/api/"):
         await request.app[HUB].dispatcher.settled()
     return response
