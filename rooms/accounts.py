@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Callable, Collection
 
+from rooms.effects import SessionEnded
 from rooms.errors import Conflict, Invalid, NotSignedIn
 from rooms.ids import new_id
 from rooms.models import User
@@ -201,9 +202,12 @@ class Accounts:
         return alive
 
     async def end_session(self, token: str) -> None:
+        """End a session (logout, a new login): its sockets close once this commits."""
         await self._end(session_hash(token))
 
     async def _end(self, digest: str) -> None:
-        await self.db.write(
-            lambda tx: tx.execute("DELETE FROM auth_sessions WHERE token_hash = ?", (digest,))
-        )
+        async def apply(tx: Tx) -> None:
+            await tx.execute("DELETE FROM auth_sessions WHERE token_hash = ?", (digest,))
+            tx.effect(SessionEnded(digest))
+
+        await self.db.write(apply)

@@ -19,7 +19,7 @@ from rooms.errors import NotFound
 from rooms.forum_shapes import POST_SELECT, THREAD_SELECT, post_json, post_ref, thread_json
 from rooms.models import User
 from rooms.policy import Action, may
-from rooms.store.db import Database
+from rooms.store.db import Database, RoomEvent
 
 MAX_MISSED = 500
 POST_EVENTS = ("post:new", "post:edit", "post:restore")
@@ -37,6 +37,20 @@ class EventLog:
     async def latest(self, room_id: str) -> int:
         row = await self.db.fetchone("SELECT last_seq FROM rooms WHERE id = ?", (room_id,))
         return int(row["last_seq"]) if row is not None else 0
+
+    async def raw(self, room_id: str, after: int, upto: int) -> list[RoomEvent]:
+        """The room's events with `after < seq <= upto` (at most `MAX_MISSED`), in order, exactly
+        as they went out live: for a node filling a hole in the live stream it relays, never for
+        a reader's replay (that is `since`). Live payloads are already safe for every member of
+        the room (`post:hide` carries no text), and the stream's later events bring any change."""
+        rows = await self.db.fetchall(
+            "SELECT seq, event, data FROM room_events WHERE room_id = ? AND seq > ? AND seq <= ?"
+            " ORDER BY seq LIMIT ?",
+            (room_id, after, upto, MAX_MISSED),
+        )
+        return [
+            RoomEvent(room_id, row["seq"], row["event"], json.loads(row["data"])) for row in rows
+        ]
 
     async def since(
         self, user: User, room_id: str, since: int

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from rooms.effects import ReportFiled
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.forum import Forum, check_title
 from rooms.forum_shapes import THREAD_SELECT, post_ref, thread_json
@@ -159,26 +160,30 @@ class Moderation:
         return await self.db.write(apply)
 
     async def report(self, user: User, post_id: str, reason: str) -> dict[str, Any]:
-        """Any member asks the room's teachers to look at a post."""
+        """Any member asks the room's teachers to look at a post; those online are told at once
+        (`ReportFiled`), without who reported it (the queue says)."""
         post, role = await self.forum.post(user, post_id)
         require(role, Action.REPORT)
         reason = lines(reason, prose=True).strip()
         if len(reason) > 1000:
             raise Invalid("reason: at most 1000 characters.")
-        report_id = new_id()
-        await self.db.write(
-            lambda tx: tx.execute(
-                "INSERT INTO reports (id, room_id, post_id, reporter_id, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (report_id, post["room_id"], post_id, user.id, reason.strip(), self.clock()),
-            )
-        )
-        return {
-            "id": report_id,
+        report = {
+            "id": new_id(),
             "room_id": post["room_id"],
             "post_id": post_id,
             "reason": reason.strip(),
         }
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute(
+                "INSERT INTO reports (id, room_id, post_id, reporter_id, reason, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (report["id"], post["room_id"], post_id, user.id, report["reason"], self.clock()),
+            )
+            tx.effect(ReportFiled(post["room_id"], report))
+
+        await self.db.write(apply)
+        return report
 
     async def reports(self, user: User, room_id: str) -> list[dict[str, Any]]:
         """The room's open reports, oldest first, with the reported post (teachers only)."""

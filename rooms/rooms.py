@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rooms.effects import RoomDeleted
 from rooms.errors import Forbidden, Invalid, NotFound
 from rooms.ids import new_id
 from rooms.models import Member, Room, User
@@ -185,12 +186,19 @@ class Rooms:
         return columns
 
     async def delete(self, user: User, room_id: str) -> None:
-        """Delete the room and everything in it (owner only)."""
+        """Delete the room and everything in it (owner only); its live side closes after the
+        commit (`RoomDeleted`)."""
         await self.require(user, room_id, Action.DELETE_ROOM)
-        await self.db.write(lambda tx: tx.execute("DELETE FROM rooms WHERE id = ?", (room_id,)))
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+            tx.effect(RoomDeleted(room_id))
+
+        await self.db.write(apply)
 
     async def set_role(self, actor: User, room_id: str, user_id: str, role: str) -> Member:
-        """Change a member's room role, within what the actor may manage; emits `member:edit`."""
+        """Change a member's room role, within what the actor may manage; emits `member:edit`,
+        which also makes the member's live seats follow the new role."""
         actor_role = await self.require(actor, room_id, Action.VIEW_ROOM)
         target_role = await self._target_role(room_id, user_id)
         require_manage(actor_role, target_role, role)
@@ -209,7 +217,8 @@ class Rooms:
         return member
 
     async def remove(self, actor: User, room_id: str, user_id: str) -> None:
-        """Remove a member (never the owner); emits `member:remove`."""
+        """Remove a member (never the owner); emits `member:remove` with who removed them, which
+        also takes the member's open sockets out of the room and its call."""
         actor_role = await self.require(actor, room_id, Action.VIEW_ROOM)
         require_manage(actor_role, await self._target_role(room_id, user_id))
 
@@ -217,7 +226,8 @@ class Rooms:
             await tx.execute(
                 "DELETE FROM memberships WHERE room_id = ? AND user_id = ?", (room_id, user_id)
             )
-            await tx.emit(room_id, "member:remove", {"id": user_id, "room_id": room_id})
+            event = {"id": user_id, "room_id": room_id, "by": actor.id}
+            await tx.emit(room_id, "member:remove", event)
 
         await self.db.write(apply)
 

@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
             middleware.security_headers,
             middleware.errors,
             middleware.same_origin,
+            middleware.live_effects,
         ],
     )
     services = build_services(settings)

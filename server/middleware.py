@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 from rooms.errors import DomainError
 from server.errors import from_domain, http_error
 from server.keys import METRICS, SETTINGS
+from server.realtime.hub import HUB
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -69,4 +70,16 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+@web.middleware
+async def live_effects(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A write's reply leaves once this node has applied its commit to live connections (a
+    removed member's sockets have left the room, a logged-out session's sockets are closed): the
+    dispatcher applies commits in order, after the service call has returned. (Socket.IO's own
+    long-polling requests are not writes of this kind.)"""
+    response = await handler(request)
+    if request.method not in SAFE_METHODS and request.path.startswith("/api/"):
+        await request.app[HUB].dispatcher.settled()
     return response

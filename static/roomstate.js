@@ -1,7 +1,9 @@
 // Everything the client holds about the open room, kept current by server events.
-// Sequenced events carry `room_seq`; we remember the highest one seen so a
-// reconnect resumes with room:join {since}, and we de-duplicate by id so an
-// event that arrives twice (live and in `missed`) changes nothing.
+// Sequenced events carry `room_seq`; the server sends a room's events in order, so we
+// remember the highest one applied: a reconnect resumes with room:join {since}, and an
+// event at or below it (live and in `missed`, or in what we loaded) is dropped, so a stale
+// post:edit or file:edit never overwrites newer state. Live events that arrive while we
+// load or resume wait in a buffer and are applied after what we loaded or missed.
 import { api, paths, allPosts, allThreads } from "./api.js";
 import { live, SERVER_EVENTS } from "./socket.js";
 
@@ -21,6 +23,7 @@ export class RoomSession extends EventTarget {
     this.loaded = false;
     this.closed = false;
     this.buffer = null;
+    this.resuming = null;
     this.unsubscribe = [];
   }
 
@@ -102,9 +105,20 @@ export class RoomSession extends EventTarget {
     return map ? [...map.values()].sort((a, b) => a.seq - b.seq) : [];
   }
 
-  async onStatus({ connected, again }) {
+  onStatus({ connected, again }) {
     this.emit("connection", { connected });
-    if (!connected || !again || this.closed || !this.loaded) return;
+    if (!connected || !again || this.closed || !this.loaded) return Promise.resolve();
+    // One resume at a time: a reconnect during a resume waits for it, then asks from there.
+    this.resuming = (this.resuming || Promise.resolve()).then(() => this.resume());
+    return this.resuming;
+  }
+
+  async resume() {
+    if (this.closed) return;
+    // Live events that arrive while room:join {since} is in flight are newer than what it
+    // answers: they wait, and are applied after the missed ones (those already applied drop).
+    this.buffer = [];
+    let removed = false;
     try {
       // Missed events come in bounded batches: ask again from the last one while more follow
       // (a very long absence can meet room:join's rate limit: wait as told, then go on).
@@ -118,7 +132,12 @@ export class RoomSession extends EventTarget {
       this.presence = (ack.presence && ack.presence.users) || [];
       this.emit("presence", this.presence);
     } catch (err) {
-      if (err && (err.code === "not_found" || err.code === "forbidden")) this.emit("removed", null);
+      removed = Boolean(err && (err.code === "not_found" || err.code === "forbidden"));
+      if (removed) this.emit("removed", null);
+    } finally {
+      const pending = this.buffer || [];
+      this.buffer = null;
+      if (!removed) pending.forEach(([name, data]) => this.apply(name, data));
     }
   }
 
@@ -130,7 +149,10 @@ export class RoomSession extends EventTarget {
   }
 
   apply(name, data) {
-    if (typeof data.room_seq === "number") this.maxSeq = Math.max(this.maxSeq, data.room_seq);
+    if (typeof data.room_seq === "number") {
+      if (data.room_seq <= this.maxSeq) return; // applied already (or part of what we loaded)
+      this.maxSeq = data.room_seq;
+    }
     const handler = HANDLERS[name];
     if (handler) handler.call(this, data);
   }

@@ -2,8 +2,10 @@
 
 Every write is a job: an async function given a `Tx`. Jobs that arrive while a commit is under way
 are gathered into the next transaction (group commit), each inside its own savepoint so that one
-failing job rolls back alone. A job's room events are handed to the commit listener only after the
-transaction that holds them has committed, so an acknowledged write is always durable.
+failing job rolls back alone. A job's room events, and the live effects it records (what the change
+means for open connections, `rooms/effects.py`), are handed to the commit listeners only after the
+transaction that holds them has committed, so an acknowledged write is always durable and nothing
+acts on a change that rolled back.
 
 The writer is a thread of its own with its own connection, and a whole transaction, every job of
 the batch included, runs there in one hop from the event loop: a job awaits only its `Tx`, whose
@@ -27,6 +29,8 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from rooms.effects import LiveEffect
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Row = sqlite3.Row
@@ -49,9 +53,19 @@ class RoomEvent:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Commit:
+    """What one committed transaction hands its listeners: its room events in sequence order
+    per room, and the live effects its jobs recorded, in the order they were recorded."""
+
+    events: list[RoomEvent]
+    effects: list[LiveEffect]
+
+
 @dataclass
 class Tx:
-    """One job's view of the open transaction; `emit` sequences a room event inside it.
+    """One job's view of the open transaction; `emit` sequences a room event inside it, `effect`
+    records an unsequenced live effect that takes place only if it commits.
 
     Its methods are coroutines for the jobs' sake, but they never suspend: they run in the
     writer's thread, where the job itself is being driven."""
@@ -59,6 +73,7 @@ class Tx:
     conn: sqlite3.Connection
     clock: Callable[[], float]
     events: list[RoomEvent] = field(default_factory=list)
+    effects: list[LiveEffect] = field(default_factory=list)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
@@ -96,9 +111,15 @@ class Tx:
         self.events.append(RoomEvent(room_id, seq, event, payload))
         return payload
 
+    def effect(self, effect: LiveEffect) -> None:
+        """Record a live effect of this job's change, carried with the commit (dropped with a
+        rollback). Unlike `emit` it takes no sequence number and is not stored: it concerns the
+        connections open at the moment of the commit."""
+        self.effects.append(effect)
+
 
 Job = Callable[[Tx], Awaitable[Any]]
-CommitListener = Callable[[list[RoomEvent]], None]
+CommitListener = Callable[[Commit], None]
 
 
 class Database:
@@ -148,7 +169,8 @@ class Database:
         self._thread.shutdown()
 
     def on_commit(self, listener: CommitListener) -> None:
-        """Call `listener` with the room events of every committed transaction, in order."""
+        """Call `listener` with the room events and live effects of every committed transaction
+        that has any, in commit order. It runs on the loop and must not block."""
         self._listeners.append(listener)
 
     async def write(self, job: Callable[[Tx], Awaitable[T]]) -> T:
@@ -181,22 +203,23 @@ class Database:
                     self._queue.task_done()
 
     async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
-        results, events = await self._in_writer(self._transaction, [job for job, _ in batch])
+        results, commit = await self._in_writer(self._transaction, [job for job, _ in batch])
         for (_, future), (result, error) in zip(batch, results, strict=True):
             _settle(future, result, error)
-        if events:
+        if commit.events or commit.effects:
             for listener in self._listeners:
-                listener(events)
+                listener(commit)
 
     def _transaction(
         self, jobs: list[Job]
-    ) -> tuple[list[tuple[Any, BaseException | None]], list[RoomEvent]]:
+    ) -> tuple[list[tuple[Any, BaseException | None]], Commit]:
         """Run one batch of jobs in one transaction, in the writer's thread: each job's result or
-        error, and the room events of those that committed."""
+        error, and the room events and live effects of those that committed."""
         conn = self._writer
         assert conn is not None
         results: list[tuple[Any, BaseException | None]] = []
         events: list[RoomEvent] = []
+        effects: list[LiveEffect] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
@@ -211,14 +234,15 @@ class Database:
                     continue
                 conn.execute("RELEASE job")
                 events.extend(tx.events)
+                effects.extend(tx.effects)
                 results.append((result, None))
             conn.execute("COMMIT")
         except Exception as exc:
             log.exception("transaction failed")
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            return [(None, exc) for _ in jobs], []
-        return results, events
+            return [(None, exc) for _ in jobs], Commit([], [])
+        return results, Commit(events, effects)
 
 
 def _drive(job: Awaitable[T]) -> T:

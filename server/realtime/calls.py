@@ -34,7 +34,7 @@ from rooms.policy import Action, may
 from rooms.rooms import Rooms
 from rooms.sessions import LiveSession, LiveSessions
 from server.realtime.call_state import KINDS, Call, Seat, media_errors
-from server.realtime.hub import Caller, Hub, room_channel
+from server.realtime.hub import Caller, Hub
 
 log = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0  # how long a stopping node waits for media events still in flight
@@ -137,7 +137,7 @@ class Calls:
                 "session_id": call.session.id,
                 "participant_id": stale.participant_id,
             }
-            await self.hub.sio.emit("media:replaced", notice, to=stale.sid)
+            await self.hub.emit("media:replaced", notice, to=stale.sid)
             await self.drop(call, stale)  # broadcasts the new state and tracks
         if call.spotlight == seat.user_id and seat.sid in call.seats:
             with contextlib.suppress(MediaError):
@@ -204,10 +204,8 @@ class Calls:
             call.ended = True
         await self.sfu.end_session(session_id)
         if call is not None:
-            await self.hub.sio.emit(
-                "media:state", {**call.state(), "participants": [], "ended": True},
-                room=room_channel(call.room_id),
-            )  # fmt: skip
+            ended = {**call.state(), "participants": [], "ended": True}
+            await self.hub.emit("media:state", ended, room=call.room_id)
         return session
 
     async def leave(self, sid: str, room_id: str) -> None:
@@ -259,7 +257,7 @@ class Calls:
             await self.sfu.end_session(call.session.id)
 
     async def broadcast_state(self, call: Call) -> None:
-        await self.hub.sio.emit("media:state", call.state(), room=room_channel(call.room_id))
+        await self.hub.emit("media:state", call.state(), room=call.room_id)
 
     def tracks(self, call: Call) -> list[dict[str, Any]]:
         if call.session.id not in self.sfu.session_ids():
@@ -269,7 +267,7 @@ class Calls:
     async def broadcast_tracks(self, call: Call) -> None:
         payload: dict[str, Any] = {"room_id": call.room_id, "session_id": call.session.id}
         payload["tracks"] = self.tracks(call)
-        await self.hub.sio.emit("media:tracks", payload, room=room_channel(call.room_id))
+        await self.hub.emit("media:tracks", payload, room=call.room_id)
 
     def on_sfu_event(self, event: SfuEvent) -> None:
         """The SFU's listener: runs on the loop and must not block, so each emit is a task."""
@@ -282,10 +280,10 @@ class Calls:
         call, seat = found
         base = {"room_id": call.room_id, "session_id": call.session.id}
         if isinstance(event, OfferNeeded):
-            self._spawn(self.hub.sio.emit("media:offer", {**base, "sdp": event.sdp}, to=seat.sid))
+            self._spawn(self.hub.emit("media:offer", {**base, "sdp": event.sdp}, to=seat.sid))
         elif isinstance(event, SlotsChanged):
             payload = {**base, **slots_payload(event)}
-            self._spawn(self.hub.sio.emit("media:slots", payload, to=seat.sid))
+            self._spawn(self.hub.emit("media:slots", payload, to=seat.sid))
         elif isinstance(event, ParticipantGone):
             self._spawn(self.drop(call, seat))
 
@@ -297,7 +295,7 @@ class Calls:
             {s.user_id for s in call.seats.values() if s.participant_id in event.participant_ids}
         )
         payload = {"room_id": call.room_id, "session_id": call.session.id, "speaking": speaking}
-        self._spawn(self.hub.sio.emit("media:speaking", payload, room=room_channel(call.room_id)))
+        self._spawn(self.hub.emit("media:speaking", payload, room=call.room_id))
 
     def _call_of(self, session_id: str) -> Call | None:
         return next((c for c in self.calls.values() if c.session.id == session_id), None)

@@ -19,7 +19,7 @@ from rooms.policy import Action, may, require_manage, require_silence
 from server.config import Settings
 from server.realtime.call_state import Call, media_errors
 from server.realtime.calls import Calls
-from server.realtime.hub import Caller, room_channel
+from server.realtime.hub import Caller
 from server.realtime.ice import client_ice_servers
 
 Effect = Callable[[Call, Caller, str, str], Awaitable[None]]  # (call, actor, role, target)
@@ -98,7 +98,7 @@ class Classroom:
         notice: dict[str, Any] = {"room_id": room_id, "action": action, "by": caller.user.id}
         if user_id is not None and action not in ("lock", "unlock"):
             notice["user_id"] = user_id
-        await self.calls.hub.sio.emit("moderation", notice, room=room_channel(room_id))
+        await self.calls.hub.emit("moderation", notice, room=room_id)
         await self.calls.broadcast_state(call)
 
     def _media(self, kind: Kind, on: bool) -> Effect:
@@ -154,7 +154,7 @@ class Classroom:
             raise Forbidden()
         (call.hands.add if raised else call.hands.discard)(target)
         payload = {"room_id": room_id, "user_id": target, "raised": raised, "by": seat.user_id}
-        await self.calls.hub.sio.emit("media:hand", payload, room=room_channel(room_id))
+        await self.calls.hub.emit("media:hand", payload, room=room_id)
         await self.calls.broadcast_state(call)
 
     async def spotlight(self, caller: Caller, room_id: str, user_id: str | None) -> None:

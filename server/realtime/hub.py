@@ -17,14 +17,15 @@ import socketio
 from aiohttp import web
 
 from rooms.errors import NotFound, NotSignedIn
+from rooms.events import EventLog
 from rooms.models import User
 from rooms.policy import Action, may
-from rooms.store.db import RoomEvent
 from server.config import Settings
 from server.errors import ack_error
 from server.keys import Services
 from server.metrics import Metrics
 from server.realtime.connections import Connections
+from server.realtime.dispatcher import Dispatcher
 from server.realtime.limits import EventLimits
 from server.realtime.presence import Presence
 
@@ -56,7 +57,13 @@ def refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErr
 
 
 class Hub:
-    """Connections, room subscriptions, presence and the fan-out of committed room events."""
+    """Connections, room subscriptions and presence, and the one way out to sockets.
+
+    Everything sent to sockets or done to them goes through `emit`, `enter`, `leave_channel`,
+    `disconnect` and `disconnect_session`: on one node these act on the local Socket.IO server;
+    they are the seam where a cluster node also publishes to the others. What a committed change
+    means for live connections reaches the hub through its `Dispatcher`, never from a view.
+    """
 
     def __init__(
         self, sio: socketio.AsyncServer, services: Services, metrics: Metrics, settings: Settings
@@ -70,17 +77,12 @@ class Hub:
         )
         self.check_seconds = settings.session_check_seconds
         self.limits = EventLimits(services.limiter, settings)
-        self._outbox: asyncio.Queue[list[RoomEvent]] = asyncio.Queue()
-        self._pump: asyncio.Task[None] | None = None
+        self.dispatcher = Dispatcher(self, EventLog(services.db))
+        self.sequencer = self.dispatcher.sequencer
         self._sweeper: asyncio.Task[None] | None = None
-        # Other parts of the node (live media) that must let go of a socket or a removed member.
-        self.on_disconnect: list[Callable[[str], Awaitable[None]]] = []
-        self.on_remove: list[Callable[[str, str], Awaitable[None]]] = []
-        self.on_room_deleted: list[Callable[[str], Awaitable[None]]] = []
-        self.on_role_change: list[Callable[[str, str, str], Awaitable[None]]] = []
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
-        services.db.on_commit(self._outbox.put_nowait)
+        services.db.on_commit(self.dispatcher.committed)
 
     def register(self, handlers: dict[str, Handler]) -> None:
         """Answer each named client event through `handler`, with an ack in every case; every
@@ -107,29 +109,44 @@ class Hub:
         return run
 
     async def start(self) -> None:
-        self._pump = asyncio.create_task(self._fan_out(), name="event-fan-out")
+        await self.dispatcher.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="session-sweep")
 
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
-        if self._pump is not None:
-            await asyncio.wait_for(self._outbox.join(), timeout=5)
-            self._pump.cancel()
-            await asyncio.gather(self._pump, return_exceptions=True)
+        await self.dispatcher.stop()
 
-    async def _fan_out(self) -> None:
-        """Emit committed events in commit order: one emit per event and room."""
-        while True:
-            events = await self._outbox.get()
-            try:
-                for event in events:
-                    await self.sio.emit(event.event, event.data, room=room_channel(event.room_id))
-            except Exception:
-                log.exception("fan-out failed; clients resume with `since`")
-            finally:
-                self._outbox.task_done()
+    # The seam: every emit, subscription and disconnect of the node passes here.
+
+    async def emit(
+        self, event: str, data: Any, *, room: str | None = None, to: str | None = None
+    ) -> None:
+        """Send `event` to the sockets in a room's channel (`room`, a room id) or to one socket
+        (`to`, its sid); exactly one of the two."""
+        if (room is None) == (to is None):
+            raise ValueError("emit: either room or to")
+        await self.sio.emit(event, data, to=room_channel(room) if room is not None else to)
+
+    async def enter(self, sid: str, room_id: str) -> None:
+        """Put a socket in the room's channel."""
+        await self.sio.enter_room(sid, room_channel(room_id))
+
+    async def leave_channel(self, sid: str, room_id: str) -> None:
+        """Take a socket out of the room's channel: it receives nothing more from the room."""
+        await self.sio.leave_room(sid, room_channel(room_id))
+        self.sequencer.unwatch(room_id, sid)
+
+    async def disconnect(self, sid: str) -> None:
+        """Close one socket."""
+        await self.sio.disconnect(sid)
+
+    async def disconnect_session(self, session_digest: str) -> None:
+        """Close the sockets of a session (by its SHA-256) that has just ended (logout, a new
+        login), those opened with its socket tokens included."""
+        for sid in self.connections.of_session(session_digest):
+            await self.disconnect(sid)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         connection = await self.connections.authenticate(environ, auth)
@@ -145,12 +162,9 @@ class Hub:
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self.connections.drop(sid)
+        self.sequencer.unwatch_all(sid)
         try:
-            for gone in self.on_disconnect:
-                try:
-                    await gone(sid)
-                except Exception:  # one part's failure must not keep the socket "online"
-                    log.exception("disconnect hook failed")
+            await self.dispatcher.socket_gone(sid)  # one part's failure must not keep it online
         finally:
             for room_id in self.presence.drop_socket(sid):
                 await self.broadcast_presence(room_id)
@@ -159,24 +173,33 @@ class Hub:
 
     async def join(self, caller: Caller, room_id: str) -> None:
         """Subscribe the caller's socket to the room if a member, and tell the room when that
-        changes who is online (a second tab or a re-join changes nothing: no broadcast)."""
+        changes who is online (a second tab or a re-join changes nothing: no broadcast).
+
+        The socket enters the channel before the room's mark is read (`Sequencer.watch`), and a
+        reply built after this returns reads the log after both: nothing can fall between."""
         member = await self.services.rooms.member_of(room_id, caller.user.id)
         if member is None:
             raise NotFound("room", room_id)
-        await self.sio.enter_room(caller.sid, room_channel(room_id))
+        await self.enter(caller.sid, room_id)
+        try:
+            await self.sequencer.watch(room_id, caller.sid)
+        except BaseException:
+            await self.leave_channel(caller.sid, room_id)
+            raise
         changed = self.presence.add(room_id, caller.sid, member.to_json())
         self.metrics.rooms_online.set(self.presence.room_count())
         if changed:
             await self.broadcast_presence(room_id)
 
     async def leave(self, sid: str, room_id: str) -> None:
-        await self.sio.leave_room(sid, room_channel(room_id))
+        """Unsubscribe a socket from the room, and tell the room if that changes who is online."""
+        await self.leave_channel(sid, room_id)
         if self.presence.remove(room_id, sid):
             await self.broadcast_presence(room_id)
         self.metrics.rooms_online.set(self.presence.room_count())
 
     async def broadcast_presence(self, room_id: str) -> None:
-        await self.sio.emit("presence", self.presence.payload(room_id), room=room_channel(room_id))
+        await self.emit("presence", self.presence.payload(room_id), room=room_id)
 
     async def to_teachers(self, room_id: str, event: str, data: dict[str, Any]) -> None:
         """Emit to the sockets of the room's online teachers only (their role read now)."""
@@ -184,41 +207,26 @@ class Hub:
             role = await self.services.rooms.role(room_id, member["id"])
             if role is not None and may(role, Action.MODERATE):
                 for sid in self.presence.sockets_of(room_id, member["id"]):
-                    await self.sio.emit(event, data, to=sid)
+                    await self.emit(event, data, to=sid)
 
     def connected(self, sid: str) -> bool:
         """Whether the socket is still connected (and signed in)."""
         return self.connections.user(sid) is not None
 
-    async def role_changed(self, room_id: str, user_id: str, role: str) -> None:
-        """Tell the node's live parts that a member's role changed."""
-        for changed in self.on_role_change:
-            await changed(room_id, user_id, role)
-
-    async def remove_user(self, room_id: str, user_id: str, *, by: str) -> None:
-        """Tell a removed member's sockets, and unsubscribe them from the room at once."""
+    async def kick(self, room_id: str, user_id: str, *, by: str) -> None:
+        """A member was removed: tell their sockets here, take them out of the room's channel and
+        presence at once, and tell the room."""
         notice = {"room_id": room_id, "action": "remove", "user_id": user_id, "by": by}
-        for removed in self.on_remove:
-            await removed(room_id, user_id)
         for sid in self.presence.sockets_of(room_id, user_id):
-            await self.sio.emit("moderation", notice, to=sid)
+            await self.emit("moderation", notice, to=sid)
             await self.leave(sid, room_id)
-        await self.sio.emit("moderation", notice, room=room_channel(room_id))
+        await self.emit("moderation", notice, room=room_id)
 
-    async def room_deleted(self, room_id: str) -> None:
-        for deleted in self.on_room_deleted:
-            await deleted(room_id)
-        await self.sio.emit(
-            "room:delete", {"id": room_id, "room_id": room_id}, room=room_channel(room_id)
-        )
+    async def close_room(self, room_id: str) -> None:
+        """The room was deleted: tell its sockets here and take them all out of it."""
+        await self.emit("room:delete", {"id": room_id, "room_id": room_id}, room=room_id)
         for sid in self.presence.all_sockets(room_id):
             await self.leave(sid, room_id)
-
-    async def end_session(self, session: str) -> None:
-        """Close the sockets of a session (by hash) that has just ended (logout, a new login),
-        those opened with its socket tokens included."""
-        for sid in self.connections.of_session(session):
-            await self.sio.disconnect(sid)
 
     async def _sweep(self) -> None:
         """Every `SESSION_CHECK_SECONDS`, close the sockets whose session has expired or ended
@@ -227,7 +235,7 @@ class Hub:
             await asyncio.sleep(self.check_seconds)
             try:
                 for sid in await self.connections.expired():
-                    await self.sio.disconnect(sid)
+                    await self.disconnect(sid)
             except Exception:  # the next round tries again
                 log.exception("session sweep failed")
 

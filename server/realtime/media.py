@@ -146,14 +146,11 @@ def control_handlers(classroom: Classroom) -> dict[str, Handler]:
 
 def install(app: web.Application, hub: Hub, services: Services, settings: Settings) -> None:
     """Wire live sessions into the app: the SFU, the `media:*` events, the session routes, the
-    hub's disconnect and removal hooks, and the cleanup that closes every connection at stop."""
+    calls as the dispatcher's live media, and the cleanup that closes every connection at stop."""
     sessions = LiveSessions(services.db, services.rooms, clock=services.db.clock)
     calls = Calls(hub, services.rooms, sessions, sfu_config(settings))
     hub.register(handlers(calls, Classroom(calls, settings, services.db.clock)))
-    hub.on_disconnect.append(calls.socket_gone)
-    hub.on_remove.append(calls.member_removed)
-    hub.on_room_deleted.append(calls.room_deleted)
-    hub.on_role_change.append(calls.role_changed)
+    hub.dispatcher.media = calls  # live effects (removals, role changes, deletes) reach the calls
     app[CALLS], app[SFU] = calls, calls.sfu
     app.router.add_routes(session_views.routes)
     app.cleanup_ctx.append(_close_calls)

@@ -8,7 +8,6 @@ from rooms.accounts import session_hash
 from rooms.errors import Forbidden
 from server.inputs import Payload, body
 from server.keys import SERVICES, SETTINGS
-from server.realtime.hub import HUB
 from server.session import (
     COOKIE,
     clear_session,
@@ -57,8 +56,7 @@ async def login(request: web.Request) -> web.Response:
     await limit(request, "login", rate, client_ip(request), data.username.strip().lower())
     user = await services.accounts.authenticate(data.username, data.password)
     if old := request.cookies.get(COOKIE):
-        await services.accounts.end_session(old)
-        await request.app[HUB].end_session(session_hash(old))
+        await services.accounts.end_session(old)  # its sockets close as it commits
     response = web.json_response(user.to_json())
     set_session(request, response, await services.accounts.start_session(user.id))
     return response
@@ -67,8 +65,7 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/api/auth/logout")
 async def logout(request: web.Request) -> web.Response:
     if token := request.cookies.get(COOKIE):
-        await request.app[SERVICES].accounts.end_session(token)
-        await request.app[HUB].end_session(session_hash(token))
+        await request.app[SERVICES].accounts.end_session(token)  # its sockets close too
     response = web.Response(status=204)
     clear_session(response)
     return response

@@ -172,12 +172,10 @@ async def react(request: web.Request) -> web.Response:
 async def report(request: web.Request) -> web.Response:
     user = await posting(request)
     data = await body(request, Report)
+    # Only the room's online teachers learn of it, and not who made it: they read that in the queue.
     created = await request.app[SERVICES].moderation.report(
         user, request.match_info["post_id"], data.reason
     )
-    # Only the room's teachers learn of a report, and not who made it: they read that in the queue.
-    room_id = created["room_id"]
-    await request.app[HUB].to_teachers(room_id, "report:new", created)
     return web.json_response(created, status=201)
 
 

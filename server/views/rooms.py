@@ -10,7 +10,6 @@ from pydantic import Field
 from rooms.invites import NewAccount
 from server.inputs import Int64, Payload, body
 from server.keys import SERVICES, SETTINGS
-from server.realtime.hub import HUB
 from server.session import client_ip, current_user, limit, set_session, signed_in
 
 routes = web.RouteTableDef()
@@ -94,7 +93,6 @@ async def delete_room(request: web.Request) -> web.Response:
     user = await signed_in(request)
     room_id = request.match_info["room_id"]
     await request.app[SERVICES].rooms.delete(user, room_id)
-    await request.app[HUB].room_deleted(room_id)
     return web.Response(status=204)
 
 
@@ -161,7 +159,6 @@ async def change_role(request: web.Request) -> web.Response:
     member = await request.app[SERVICES].rooms.set_role(
         user, info["room_id"], info["user_id"], data.role
     )
-    await request.app[HUB].role_changed(info["room_id"], info["user_id"], member.role)
     return web.json_response(member.to_json())
 
 
@@ -170,5 +167,4 @@ async def remove_member(request: web.Request) -> web.Response:
     user = await signed_in(request)
     room_id, target = request.match_info["room_id"], request.match_info["user_id"]
     await request.app[SERVICES].rooms.remove(user, room_id, target)
-    await request.app[HUB].remove_user(room_id, target, by=user.id)
     return web.Response(status=204)

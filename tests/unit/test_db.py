@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rooms.store.db import Database, RoomEvent, Tx, migrate
+from rooms.effects import LiveEffect, RoomDeleted
+from rooms.store.db import Commit, Database, RoomEvent, Tx, migrate
 
 
 async def test_migrations_apply_once_on_a_fresh_database_and_never_again(tmp_path: Path) -> None:
@@ -44,7 +45,13 @@ async def test_a_failing_job_rolls_back_alone_within_a_group_commit(tmp_path: Pa
     db = Database(tmp_path / "db.sqlite3", clock=time.time)
     await db.open()
     committed: list[RoomEvent] = []
-    db.on_commit(committed.extend)
+    effects: list[LiveEffect] = []
+
+    def listen(commit: Commit) -> None:
+        committed.extend(commit.events)
+        effects.extend(commit.effects)
+
+    db.on_commit(listen)
     await db.write(
         lambda tx: tx.execute(
             "INSERT INTO users VALUES ('u', 'ana', 'h', 'Ana', 'PT', 'teacher', NULL, 0)"
@@ -58,10 +65,12 @@ async def test_a_failing_job_rolls_back_alone_within_a_group_commit(tmp_path: Pa
 
     async def good(tx: Tx) -> int:
         payload = await tx.emit("r", "thing:new", {"id": "x"})
+        tx.effect(RoomDeleted(f"kept {payload['room_seq']}"))
         return int(payload["room_seq"])
 
     async def bad(tx: Tx) -> None:
         await tx.emit("r", "thing:new", {"id": "never"})
+        tx.effect(RoomDeleted("never"))
         raise ValueError("refused")
 
     results = await asyncio.gather(
@@ -71,6 +80,7 @@ async def test_a_failing_job_rolls_back_alone_within_a_group_commit(tmp_path: Pa
     assert results[0] == 1 and results[2] == 2
     assert isinstance(results[1], ValueError)
     assert [(e.seq, e.data["id"]) for e in committed] == [(1, "x"), (2, "x")]
+    assert effects == [RoomDeleted("kept 1"), RoomDeleted("kept 2")]  # never a rolled-back one
 
 
 async def test_concurrent_writers_get_gapless_room_sequence_numbers(tmp_path: Path) -> None:
