@@ -20,7 +20,7 @@ from rooms.models import User, iso
 from rooms.policy import Action, may
 from rooms.quota import Quotas, Reservation
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Row, Tx
+from rooms.store.db import Row, Store, Tx
 
 SELECT = (
     "SELECT f.id, f.room_id, f.folder, f.name, f.created_by, f.created_at, f.deleted_at,"
@@ -93,7 +93,7 @@ class Archive:
     """
 
     def __init__(
-        self, db: Database, rooms: Rooms, *, clock: Callable[[], float], quota_bytes: int
+        self, db: Store, rooms: Rooms, *, clock: Callable[[], float], quota_bytes: int
     ) -> None:
         self.db = db
         self.rooms = rooms

@@ -16,7 +16,7 @@ from rooms.filenames import clean_folder, within
 from rooms.models import User
 from rooms.policy import Action
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 
 
 def _under(column: str) -> str:
@@ -40,7 +40,7 @@ def _ancestors(path: str) -> list[str]:
 class Folders:
     """The folders of every room's archive, each operation authorised by the room's policy."""
 
-    def __init__(self, db: Database, rooms: Rooms, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Store, rooms: Rooms, *, clock: Callable[[], float]) -> None:
         self.db = db
         self.rooms = rooms
         self.clock = clock

@@ -19,7 +19,7 @@ from rooms.ids import new_id
 from rooms.models import Invite, Room, User
 from rooms.policy import Action, invite_action, may
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 
 # No 0/O, 1/I/L: codes are read aloud in class and typed by children.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -57,7 +57,7 @@ class Invites:
     """
 
     def __init__(
-        self, db: Database, rooms: Rooms, accounts: Accounts, *, clock: Callable[[], float]
+        self, db: Store, rooms: Rooms, accounts: Accounts, *, clock: Callable[[], float]
     ) -> None:
         self.db = db
         self.rooms = rooms

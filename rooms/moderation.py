@@ -17,7 +17,7 @@ from rooms.ids import new_id
 from rooms.models import User, iso
 from rooms.policy import Action, may, require, require_silence
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 from rooms.text import lines
 
 MAX_MUTE_MINUTES = 7 * 24 * 60
@@ -38,7 +38,7 @@ class Moderation:
     """What teachers do to keep a room safe, and what members do to ask them to."""
 
     def __init__(
-        self, db: Database, rooms: Rooms, forum: Forum, *, clock: Callable[[], float]
+        self, db: Store, rooms: Rooms, forum: Forum, *, clock: Callable[[], float]
     ) -> None:
         self.db = db
         self.rooms = rooms
@@ -266,7 +266,7 @@ class Moderation:
         await self.rooms.require(user, room_id, Action.READ_AUDIT)
         rows = await self.db.fetchall(
             "SELECT audit_log.*, users.display_name FROM audit_log JOIN users ON users.id = audit_log.actor_id"
-            " WHERE room_id = ? ORDER BY created_at, audit_log.rowid LIMIT 1000",
+            " WHERE room_id = ? ORDER BY created_at, id LIMIT 1000",
             (room_id,),
         )
         return [

@@ -8,7 +8,6 @@ session is never ended without its summary nor summarised twice.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from rooms.ids import new_id
 from rooms.models import User, iso
 from rooms.policy import Action
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Row, Tx
+from rooms.store.db import Row, Store, Tx, UniqueViolation
 from rooms.summary import post_summary
 from rooms.text import one_line
 
@@ -83,7 +82,7 @@ class LiveSessions:
     lists them. `attend`/`leave` are called by the media side once membership is checked.
     """
 
-    def __init__(self, db: Database, rooms: Rooms, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Store, rooms: Rooms, *, clock: Callable[[], float]) -> None:
         self.db = db
         self.rooms = rooms
         self.clock = clock
@@ -169,7 +168,7 @@ class LiveSessions:
 
         try:
             await self.db.write(apply)
-        except sqlite3.IntegrityError:
+        except UniqueViolation:
             raise Conflict("A session is already live in this room.") from None
         return await self._find(session_id)
 
