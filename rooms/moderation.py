@@ -233,11 +233,17 @@ class Moderation:
         until = self.clock() + minutes * 60
 
         async def apply(tx: Tx) -> dict[str, Any]:
-            await tx.execute(
-                "DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, target_id)
-            )
+            # One statement each way: a DELETE then INSERT let two concurrent mutes both insert.
             if minutes:
-                await tx.execute("INSERT INTO mutes VALUES (?, ?, ?)", (room_id, target_id, until))
+                await tx.execute(
+                    "INSERT INTO mutes (room_id, user_id, until) VALUES (?, ?, ?)"
+                    " ON CONFLICT (room_id, user_id) DO UPDATE SET until = excluded.until",
+                    (room_id, target_id, until),
+                )
+            else:
+                await tx.execute(
+                    "DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, target_id)
+                )
             await audit(tx, room_id, user, "member_mute", "user", target_id, minutes=minutes)
             event = {
                 "room_id": room_id,

@@ -226,17 +226,23 @@ class LiveSessions:
         """Record that a user joined the live session (once while they stay)."""
 
         async def apply(tx: Tx) -> None:
+            # Only while the session is live: a join racing with its end records nothing. This
+            # (unchanging) UPDATE also locks the session's row, so two joins of one user on
+            # different connections check and insert one after the other.
+            if not await tx.execute(
+                "UPDATE live_sessions SET status = status WHERE id = ? AND status = 'live'",
+                (session_id,),
+            ):
+                return
             if await tx.fetchone(
                 "SELECT 1 FROM session_attendance WHERE session_id = ? AND user_id = ?"
                 " AND left_at IS NULL",
                 (session_id, user_id),
             ):
                 return
-            # Only while the session is live: a join racing with its end records nothing.
             await tx.execute(
-                "INSERT INTO session_attendance (session_id, user_id, joined_at)"
-                " SELECT id, ?, ? FROM live_sessions WHERE id = ? AND status = 'live'",
-                (user_id, tx.clock(), session_id),
+                "INSERT INTO session_attendance (session_id, user_id, joined_at) VALUES (?, ?, ?)",
+                (session_id, user_id, tx.clock()),
             )
 
         await self.db.write(apply)
