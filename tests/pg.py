@@ -25,6 +25,7 @@ from rooms.store.postgres import PostgresStore
 
 TEMPLATE = "twinrooms_template"
 USER = "twinrooms"
+PASSWORD = "twinrooms-test"  # checked over TCP (scram), so a wrong password is refused as in life
 _names = itertools.count()
 
 
@@ -62,7 +63,7 @@ class PgServer:
         self._template_ready = False
 
     def url(self, database: str) -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin_dir / args[0]), *args[1:]]
@@ -73,7 +74,14 @@ class PgServer:
     def start(self) -> None:
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", USER, "-A", "trust", "-E", "UTF8")
+        password_file = self.root / "password"
+        password_file.write_text(PASSWORD + "\n")
+        if self.as_postgres:
+            shutil.chown(password_file, "postgres", "postgres")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", USER, "-E", "UTF8", f"--pwfile={password_file}",
+            "--auth-local=trust", "--auth-host=scram-sha-256",
+        )  # fmt: skip
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
