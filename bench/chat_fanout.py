@@ -12,6 +12,8 @@ the same run, rounds alternated:
 2. latency at half the bare server's most: senders post at a fixed rate in all (open loop), and
    every delivery's latency is recorded from the send time carried in the message.
 Prints both servers' figures, the ratios, and the server's CPU per message and per delivery.
+With `--database postgresql://...` (an empty database), a third server, Twinrooms on PostgreSQL,
+runs in the same rounds, and the ratio of its figures to Twinrooms on SQLite is printed too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import socketio
 from fleet import (
     Classroom,
     Server,
+    add_database_option,
     bare_classrooms,
     classrooms,
     cpu_seconds,
@@ -171,6 +174,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    add_database_option(parser)
     args = parser.parse_args()
     shape = f"{args.rooms} rooms of {args.per_room}, {args.senders_per_room} senders each"
     print(f"chat fan-out, {shape}", flush=True)
@@ -182,6 +186,10 @@ def main() -> None:
             "bare": Fleet("bare", start_bare(), bare_classrooms(args.rooms, args.per_room), args),
             "twinrooms": Fleet("twinrooms", twin_server, twin_rooms, args),
         }
+        if args.database:
+            pg_server = start_twinrooms(data_dir + "/pg", args.database)
+            pg_rooms = classrooms(pg_server.url, args.rooms, args.per_room)
+            fleets["postgres"] = Fleet("postgres", pg_server, pg_rooms, args)
         print(f"  {args.rooms * args.per_room} clients connected and joined to each", flush=True)
         try:
             report(fleets, args)
@@ -223,6 +231,13 @@ def report(fleets: dict[str, Fleet], args: Any) -> None:
         f" server cpu per message {so['cpu_ms_per_msg'] / sb['cpu_ms_per_msg']:.2f}x,"
         f" per delivery {so['cpu_us_per_delivery'] / sb['cpu_us_per_delivery']:.2f}x"
     )
+    if "postgres" in best:
+        pg, sp = best["postgres"], steady["postgres"]
+        print(
+            f"ratio postgres/sqlite: most deliveries/s {pg['deliveries_per_s'] / ours['deliveries_per_s']:.2f}x;"
+            f" at half the bare maximum p50 {sp['p50_ms'] / so['p50_ms']:.2f}x, p99 {sp['p99_ms'] / so['p99_ms']:.2f}x,"
+            f" server cpu per message {sp['cpu_ms_per_msg'] / so['cpu_ms_per_msg']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

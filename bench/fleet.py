@@ -7,6 +7,7 @@ and given a Socket.IO token, so per-user limits apply exactly as in a school.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -72,7 +73,20 @@ def start_bare() -> Server:
     return Server(proc, url)
 
 
-def start_twinrooms(data_dir: str, **settings: str) -> Server:
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """`--database postgresql://...`: also measure a node on that (empty) PostgreSQL database."""
+    parser.add_argument(
+        "--database",
+        default="",
+        help="a postgresql:// URL of an empty database: also run Twinrooms on PostgreSQL and"
+        " print its ratio against the same run on SQLite",
+    )
+
+
+def start_twinrooms(data_dir: str, database: str = "", **settings: str) -> Server:
+    """A Twinrooms node on `data_dir`, on SQLite, or on the PostgreSQL URL `database`."""
+    if database:
+        settings = {**settings, "database_url": database}
     port = free_port()
     env = {
         **os.environ,

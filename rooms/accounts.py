@@ -12,7 +12,7 @@ from rooms.errors import Conflict, Invalid, NotSignedIn
 from rooms.ids import new_id
 from rooms.models import User
 from rooms.passwords import Passwords
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx, UniqueViolation
 from rooms.text import one_line
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
@@ -67,7 +67,7 @@ class Accounts:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         passwords: Passwords,
         *,
         clock: Callable[[], float],
@@ -109,20 +109,24 @@ class Accounts:
         """Insert `user` inside an open transaction (joining rooms does this with the membership)."""
         if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (user.username,)):
             raise Conflict("That username is taken.", code="username_taken")
-        await tx.execute(
-            "INSERT INTO users (id, username, password_hash, display_name, country, role,"
-            " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                user.id,
-                user.username,
-                password_hash,
-                user.display_name,
-                user.country,
-                user.role,
-                created_by,
-                self.clock(),
-            ),
-        )
+        try:
+            await tx.execute(
+                "INSERT INTO users (id, username, password_hash, display_name, country, role,"
+                " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user.id,
+                    user.username,
+                    password_hash,
+                    user.display_name,
+                    user.country,
+                    user.role,
+                    created_by,
+                    self.clock(),
+                ),
+            )
+        except UniqueViolation:
+            # Two sign-ups of one name on different connections both pass the SELECT above.
+            raise Conflict("That username is taken.", code="username_taken") from None
 
     async def authenticate(self, username: str, password: str) -> User:
         """The user these credentials belong to, or `NotSignedIn` (`bad_credentials`)."""

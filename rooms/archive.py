@@ -20,7 +20,7 @@ from rooms.models import User, iso
 from rooms.policy import Action, may
 from rooms.quota import Quotas, Reservation
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Row, Tx
+from rooms.store.db import Row, Store, Tx
 
 SELECT = (
     "SELECT f.id, f.room_id, f.folder, f.name, f.created_by, f.created_at, f.deleted_at,"
@@ -93,7 +93,7 @@ class Archive:
     """
 
     def __init__(
-        self, db: Database, rooms: Rooms, *, clock: Callable[[], float], quota_bytes: int
+        self, db: Store, rooms: Rooms, *, clock: Callable[[], float], quota_bytes: int
     ) -> None:
         self.db = db
         self.rooms = rooms
@@ -116,9 +116,12 @@ class Archive:
         folder, name = clean_folder(folder), clean_name(name)
 
         async def insert(tx: Tx) -> str:
+            # The room's sequence number first: its row lock makes the quota check and the
+            # name's lookup hold until the commit, whichever node uploads into the room.
+            seq = await tx.next_seq(room_id)
             await self.quotas.check(tx, room_id, blob.size)
             held.release()  # from now on the database counts these bytes
-            return await _record(tx, user.id, room_id, (folder, name), blob, self.clock())
+            return await _record(tx, seq, user.id, room_id, (folder, name), blob, self.clock())
 
         try:
             file_id = await self.db.write(insert)
@@ -195,12 +198,18 @@ class Archive:
             raise Conflict("This file is not deleted.")
 
         async def bring_back(tx: Tx) -> None:
+            seq = await tx.next_seq(stored.room_id)  # the room's lock, before the name's check
             if await _live_id(tx, stored.room_id, stored.folder, stored.name):
                 raise Conflict("A file of that name is already in the folder.")
-            await tx.execute(
-                "UPDATE files SET deleted_at = NULL, deleted_by = NULL WHERE id = ?", (file_id,)
+            if not await tx.execute(
+                "UPDATE files SET deleted_at = NULL, deleted_by = NULL"
+                " WHERE id = ? AND deleted_at IS NOT NULL",
+                (file_id,),
+            ):
+                raise Conflict("This file is not deleted.")
+            await tx.record(
+                stored.room_id, seq, "file:new", (await _current(tx, file_id)).to_json()
             )
-            await tx.emit(stored.room_id, "file:new", (await _current(tx, file_id)).to_json())
 
         await self.db.write(bring_back)
         return await self._load(file_id)
@@ -266,9 +275,10 @@ async def _next_version(
 
 
 async def _record(
-    tx: Tx, user_id: str, room_id: str, where: tuple[str, str], blob: NewBlob, now: float
+    tx: Tx, seq: int, user_id: str, room_id: str, where: tuple[str, str], blob: NewBlob, now: float
 ) -> str:
-    """Insert the blob's reference and the version row; emit the event; returns the file's id."""
+    """Insert the blob's reference and the version row, and record the event under `seq` (taken
+    before any check); returns the file's id."""
     await tx.execute(
         "INSERT INTO blobs (sha256, size, refs, created_at) VALUES (?, ?, 1, ?)"
         " ON CONFLICT (sha256) DO UPDATE SET refs = blobs.refs + 1",
@@ -281,5 +291,5 @@ async def _record(
         (file_id, version, room_id, blob.sha256, blob.size, blob.mime, user_id, now),
     )
     event = "file:new" if version == 1 else "file:edit"
-    await tx.emit(room_id, event, (await _current(tx, file_id)).to_json())
+    await tx.record(room_id, seq, event, (await _current(tx, file_id)).to_json())
     return file_id

@@ -84,3 +84,13 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many requests; try again in {retry_after} s.")
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """The database cannot be reached just now; `retry_after` is whole seconds to wait."""
+
+    code = "unavailable"
+
+    def __init__(self, retry_after: int = 5) -> None:
+        super().__init__("The service is unavailable for a moment; try again shortly.")
+        self.retry_after = retry_after

@@ -16,10 +16,10 @@ from typing import Any
 
 from rooms.archive import CURRENT, StoredFile
 from rooms.errors import NotFound
-from rooms.forum_shapes import POST_SELECT, THREAD_SELECT, post_json, post_ref, thread_json
+from rooms.forum_shapes import THREAD_SELECT, post_json, post_ref, post_select, thread_json
 from rooms.models import User
 from rooms.policy import Action, may
-from rooms.store.db import Database, RoomEvent
+from rooms.store.db import RoomEvent, Store
 
 MAX_MISSED = 500
 POST_EVENTS = ("post:new", "post:edit", "post:restore")
@@ -31,7 +31,7 @@ class EventLog:
     """Reads back the room events that every committed change recorded with its sequence number,
     rewritten to what the reader may see now."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
 
     async def latest(self, room_id: str) -> int:
@@ -86,7 +86,7 @@ class _Current:
 
     @classmethod
     async def load(
-        cls, db: Database, events: list[tuple[int, str, dict[str, Any]]], *, teacher: bool
+        cls, db: Store, events: list[tuple[int, str, dict[str, Any]]], *, teacher: bool
     ) -> _Current:
         def ids(names: Iterable[str]) -> list[str]:
             return sorted({data["id"] for _, event, data in events if event in names})
@@ -95,7 +95,7 @@ class _Current:
         trashed = "" if teacher else " AND f.deleted_at IS NULL"
         posts = await _rows(
             db,
-            f"{POST_SELECT} JOIN threads ON threads.id = posts.thread_id WHERE posts.id IN ({{}})"
+            f"{post_select(db.dialect)} JOIN threads ON threads.id = posts.thread_id WHERE posts.id IN ({{}})"
             f" AND posts.deleted_at IS NULL AND threads.deleted_at IS NULL{hidden}",
             ids(POST_EVENTS),
         )
@@ -133,7 +133,7 @@ class _Current:
         return {"event": event, "data": {**now, **extra, "room_seq": seq}}
 
 
-async def _rows(db: Database, sql: str, ids: list[str]) -> list[Any]:
+async def _rows(db: Store, sql: str, ids: list[str]) -> list[Any]:
     if not ids:
         return []
     return await db.fetchall(sql.format(", ".join("?" for _ in ids)), ids)

@@ -16,7 +16,7 @@ from rooms.filenames import clean_folder, within
 from rooms.models import User
 from rooms.policy import Action
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 
 
 def _under(column: str) -> str:
@@ -40,7 +40,7 @@ def _ancestors(path: str) -> list[str]:
 class Folders:
     """The folders of every room's archive, each operation authorised by the room's policy."""
 
-    def __init__(self, db: Database, rooms: Rooms, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Store, rooms: Rooms, *, clock: Callable[[], float]) -> None:
         self.db = db
         self.rooms = rooms
         self.clock = clock
@@ -84,8 +84,9 @@ class Folders:
             raise NotFound("folder", path)
 
         async def apply(tx: Tx) -> None:
+            seq = await tx.next_seq(room_id)  # the room's lock: no upload lands mid-check
             await self._check_free(tx, room_id, path, new_path)
-            await _relocate(tx, room_id, path, new_path)
+            await _relocate(tx, seq, room_id, path, new_path)
 
         await self.db.write(apply)
         return {"room_id": room_id, "path": new_path}
@@ -107,6 +108,7 @@ class Folders:
         path = self._path(path)
 
         async def remove(tx: Tx) -> None:
+            seq = await tx.next_seq(room_id)  # the room's lock: no upload lands mid-check
             busy = await tx.fetchone(
                 f"SELECT 1 FROM files WHERE room_id = ? AND deleted_at IS NULL AND {_under('folder')}",
                 (room_id, *_at_or_below(path)),
@@ -119,7 +121,7 @@ class Folders:
             )
             if not removed:
                 raise NotFound("folder", path)
-            await tx.emit(room_id, "folder:delete", {"room_id": room_id, "path": path})
+            await tx.record(room_id, seq, "folder:delete", {"room_id": room_id, "path": path})
 
         await self.db.write(remove)
 
@@ -131,8 +133,9 @@ class Folders:
         return path
 
 
-async def _relocate(tx: Tx, room_id: str, path: str, new_path: str) -> None:
-    """Move every file and explicit folder under `path` to `new_path`, and tell the room."""
+async def _relocate(tx: Tx, seq: int, room_id: str, path: str, new_path: str) -> None:
+    """Move every file and explicit folder under `path` to `new_path`, and tell the room (the
+    `folder:move` under `seq`, taken before the checks)."""
     await tx.execute(  # explicit folders already at the target merge with the moved ones
         "DELETE FROM folders WHERE room_id = ? AND path IN (SELECT ? || SUBSTR(path, ?)"
         f" FROM folders WHERE room_id = ? AND {_under('path')})",
@@ -144,7 +147,9 @@ async def _relocate(tx: Tx, room_id: str, path: str, new_path: str) -> None:
             f" WHERE room_id = ? AND {_under(column)}",
             (new_path, len(path) + 1, room_id, *_at_or_below(path)),
         )
-    await tx.emit(room_id, "folder:move", {"room_id": room_id, "path": path, "new_path": new_path})
+    await tx.record(
+        room_id, seq, "folder:move", {"room_id": room_id, "path": path, "new_path": new_path}
+    )
     moved = await tx.fetchall(
         CURRENT + f" WHERE f.room_id = ? AND f.deleted_at IS NULL AND {_under('f.folder')}",
         (room_id, *_at_or_below(new_path)),

@@ -7,12 +7,12 @@ from typing import Any
 
 from rooms import markdown
 from rooms.errors import Forbidden, Invalid, NotFound
-from rooms.forum_shapes import POST_SELECT, THREAD_SELECT, post_json, thread_json
+from rooms.forum_shapes import THREAD_SELECT, post_json, post_select, thread_json
 from rooms.forum_writes import write_post, write_thread
 from rooms.models import User, iso
 from rooms.policy import Action, may, require
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Row, Tx
+from rooms.store.db import Row, Store, Tx
 from rooms.text import lines, one_line
 
 MAX_TITLE = 200
@@ -45,8 +45,9 @@ class Forum:
     `post:new` carries `room_seq == seq` and a client that missed it finds it with `since`.
     """
 
-    def __init__(self, db: Database, rooms: Rooms, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Store, rooms: Rooms, *, clock: Callable[[], float]) -> None:
         self.db = db
+        self.post_select = post_select(db.dialect)
         self.rooms = rooms
         self.clock = clock
 
@@ -105,7 +106,7 @@ class Forum:
             raise Invalid("limit: 1 to 200.")
         hidden = "" if may(role, Action.MODERATE) else " AND posts.hidden = 0"
         rows = await self.db.fetchall(
-            f"{POST_SELECT} WHERE posts.thread_id = ? AND posts.seq > ?"
+            f"{self.post_select} WHERE posts.thread_id = ? AND posts.seq > ?"
             f" AND posts.deleted_at IS NULL{hidden} ORDER BY posts.seq LIMIT ?",
             (thread_id, after, limit),
         )
@@ -114,7 +115,7 @@ class Forum:
     async def post(self, user: User, post_id: str) -> tuple[dict[str, Any], str]:
         """A visible post and the caller's role in its room (NotFound for outsiders)."""
         row = await self.db.fetchone(
-            f"{POST_SELECT} JOIN threads ON threads.id = posts.thread_id WHERE posts.id = ?"
+            f"{self.post_select} JOIN threads ON threads.id = posts.thread_id WHERE posts.id = ?"
             " AND posts.deleted_at IS NULL AND threads.deleted_at IS NULL",
             (post_id,),
         )
@@ -169,7 +170,7 @@ class Forum:
             " FROM threads JOIN rooms ON rooms.id = threads.room_id"
             " LEFT JOIN memberships ON memberships.room_id = threads.room_id"
             "  AND memberships.user_id = ?"
-            " WHERE threads.deleted_at IS NULL AND (threads.id = ? OR (? IS NULL"
+            " WHERE threads.deleted_at IS NULL AND (threads.id = ? OR (CAST(? AS TEXT) IS NULL"
             "  AND threads.room_id = ? AND threads.kind = 'chat'))",
             (user.id, self.clock(), user.id, thread_id, thread_id, room_id),
         )
@@ -268,8 +269,9 @@ class Forum:
         await self.db.write(
             lambda tx: tx.execute(
                 "INSERT INTO thread_reads (user_id, thread_id, last_read_seq) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_seq ="
-                " MAX(thread_reads.last_read_seq, excluded.last_read_seq)",
+                " ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_seq = CASE"
+                " WHEN excluded.last_read_seq > thread_reads.last_read_seq"
+                " THEN excluded.last_read_seq ELSE thread_reads.last_read_seq END",
                 (user.id, thread_id, seq),
             )
         )
@@ -277,7 +279,7 @@ class Forum:
     async def mentions_of(self, user: User) -> list[dict[str, Any]]:
         """Posts that mention the caller, in rooms they still belong to, oldest first."""
         rows = await self.db.fetchall(
-            f"{POST_SELECT} JOIN mentions ON mentions.post_id = posts.id"
+            f"{self.post_select} JOIN mentions ON mentions.post_id = posts.id"
             " JOIN memberships ON memberships.room_id = posts.room_id AND memberships.user_id = ?"
             " JOIN threads ON threads.id = posts.thread_id AND threads.deleted_at IS NULL"
             " WHERE mentions.user_id = ? AND posts.deleted_at IS NULL AND posts.hidden = 0"
@@ -286,8 +288,7 @@ class Forum:
         )
         return [post_json(row) for row in rows]
 
-    @staticmethod
-    async def _post_in(tx: Tx, post_id: str) -> Row:
-        row = await tx.fetchone(f"{POST_SELECT} WHERE posts.id = ?", (post_id,))
+    async def _post_in(self, tx: Tx, post_id: str) -> Row:
+        row = await tx.fetchone(f"{self.post_select} WHERE posts.id = ?", (post_id,))
         assert row is not None
         return row

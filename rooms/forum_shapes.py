@@ -6,18 +6,20 @@ import json
 from typing import Any
 
 from rooms.models import iso
-from rooms.store.db import Row
+from rooms.store.db import Dialect, Row
 
 AUTHOR_COLUMNS = "users.display_name AS author_name, users.country AS author_country"
-POST_SELECT = (
-    f"SELECT posts.*, {AUTHOR_COLUMNS},"
-    " (SELECT json_group_object(emoji, json(ids)) FROM (SELECT emoji, json_group_array(user_id) AS ids"
-    "  FROM reactions WHERE post_id = posts.id GROUP BY emoji)) AS reaction_map"
-    " FROM posts JOIN users ON users.id = posts.author_id"
-)
 THREAD_SELECT = (
     f"SELECT threads.*, {AUTHOR_COLUMNS} FROM threads JOIN users ON users.id = threads.author_id"
 )
+
+
+def post_select(dialect: Dialect) -> str:
+    """The SELECT of posts with their author and reactions (the reaction map is the engine's)."""
+    return (
+        f"SELECT posts.*, {AUTHOR_COLUMNS}, {dialect.reaction_map} AS reaction_map"
+        " FROM posts JOIN users ON users.id = posts.author_id"
+    )
 
 
 def author(row: Row, prefix: str = "author") -> dict[str, Any]:

@@ -39,7 +39,10 @@ async def write_post(
     tx: Tx, thread_id: str, room_id: str, author: User, body: str, now: float
 ) -> dict[str, Any]:
     """Insert a post in `tx` with the room's next sequence number, and record its `post:new`."""
-    post_id, seq, html = new_id(), await tx.next_seq(room_id), markdown.render(body)
+    # Rendering first: the sequence number locks the room's row until the commit (on PostgreSQL,
+    # for every node), so nothing slow may come after it.
+    post_id, html = new_id(), markdown.render(body)
+    seq = await tx.next_seq(room_id)
     await tx.execute(
         "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -19,7 +19,7 @@ from rooms.ids import new_id
 from rooms.models import Invite, Room, User
 from rooms.policy import Action, invite_action, may
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 
 # No 0/O, 1/I/L: codes are read aloud in class and typed by children.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -57,7 +57,7 @@ class Invites:
     """
 
     def __init__(
-        self, db: Database, rooms: Rooms, accounts: Accounts, *, clock: Callable[[], float]
+        self, db: Store, rooms: Rooms, accounts: Accounts, *, clock: Callable[[], float]
     ) -> None:
         self.db = db
         self.rooms = rooms
@@ -133,13 +133,22 @@ class Invites:
                 raise InvalidCode()
             invite = Invite.from_row(row)
             joiner = user or await self._new_account(tx, invite, account, password_hash)
-            if await tx.fetchone(
-                "SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?",
-                (invite.room_id, joiner.id),
+            # Insert first, so that a member already in (or joining right now on another
+            # connection: the insert waits for it) spends no use; then spend one only while one
+            # is left. The conditional UPDATE takes the invite's row lock and re-checks the count
+            # after any concurrent join commits, so the uses can never pass `max_uses`.
+            if not await tx.execute(
+                "INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (room_id, user_id) DO NOTHING",
+                (invite.room_id, joiner.id, invite.role, self.clock()),
             ):
                 return joiner, invite.room_id
-            await tx.execute("UPDATE invites SET uses = uses + 1 WHERE code = ?", (code,))
-            await self._add_member(tx, invite.room_id, joiner, invite.role)
+            if not await tx.execute(
+                "UPDATE invites SET uses = uses + 1 WHERE code = ? AND uses < max_uses",
+                (code,),
+            ):
+                raise InvalidCode()
+            await self._announce_member(tx, invite.room_id, joiner, invite.role)
             return joiner, invite.room_id
 
         joiner, room_id = await self.db.write(apply)
@@ -172,6 +181,10 @@ class Invites:
             "INSERT INTO memberships (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
             (room_id, user.id, role, self.clock()),
         )
+        await self._announce_member(tx, room_id, user, role)
+
+    @staticmethod
+    async def _announce_member(tx: Tx, room_id: str, user: User, role: str) -> None:
         await tx.emit(room_id, "member:new", {**user.to_json(), "role": role, "room_id": room_id})
 
     async def create_pupils(

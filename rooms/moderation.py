@@ -18,7 +18,7 @@ from rooms.ids import new_id
 from rooms.models import User, iso
 from rooms.policy import Action, may, require, require_silence
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 from rooms.text import lines
 
 MAX_MUTE_MINUTES = 7 * 24 * 60
@@ -39,7 +39,7 @@ class Moderation:
     """What teachers do to keep a room safe, and what members do to ask them to."""
 
     def __init__(
-        self, db: Database, rooms: Rooms, forum: Forum, *, clock: Callable[[], float]
+        self, db: Store, rooms: Rooms, forum: Forum, *, clock: Callable[[], float]
     ) -> None:
         self.db = db
         self.rooms = rooms
@@ -238,11 +238,17 @@ class Moderation:
         until = self.clock() + minutes * 60
 
         async def apply(tx: Tx) -> dict[str, Any]:
-            await tx.execute(
-                "DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, target_id)
-            )
+            # One statement each way: a DELETE then INSERT let two concurrent mutes both insert.
             if minutes:
-                await tx.execute("INSERT INTO mutes VALUES (?, ?, ?)", (room_id, target_id, until))
+                await tx.execute(
+                    "INSERT INTO mutes (room_id, user_id, until) VALUES (?, ?, ?)"
+                    " ON CONFLICT (room_id, user_id) DO UPDATE SET until = excluded.until",
+                    (room_id, target_id, until),
+                )
+            else:
+                await tx.execute(
+                    "DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, target_id)
+                )
             await audit(tx, room_id, user, "member_mute", "user", target_id, minutes=minutes)
             event = {
                 "room_id": room_id,
@@ -271,7 +277,7 @@ class Moderation:
         await self.rooms.require(user, room_id, Action.READ_AUDIT)
         rows = await self.db.fetchall(
             "SELECT audit_log.*, users.display_name FROM audit_log JOIN users ON users.id = audit_log.actor_id"
-            " WHERE room_id = ? ORDER BY created_at, audit_log.rowid LIMIT 1000",
+            " WHERE room_id = ? ORDER BY created_at, id LIMIT 1000",
             (room_id,),
         )
         return [

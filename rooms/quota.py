@@ -15,7 +15,7 @@ import threading
 from collections import defaultdict
 
 from rooms.errors import TooLarge
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 
 # Every version of every file counts, in the trash too: deleting must not make room for more bytes
 # on disk; purging does (`rooms/trash.py`).
@@ -52,7 +52,7 @@ class Reservation:
 class Quotas:
     """The per-room reservations of one node, checked against `limit` bytes per room."""
 
-    def __init__(self, db: Database, limit: int) -> None:
+    def __init__(self, db: Store, limit: int) -> None:
         self.db = db
         self.limit = limit
         self._reserved: defaultdict[str, int] = defaultdict(int)

@@ -10,7 +10,7 @@ from rooms.errors import Forbidden, Invalid, NotFound
 from rooms.ids import new_id
 from rooms.models import Member, Room, User
 from rooms.policy import Action, require, require_manage
-from rooms.store.db import Database, Row, Tx
+from rooms.store.db import Row, Store, Tx
 from rooms.text import lines, one_line
 
 CHAT_TITLE = "Chat"
@@ -46,7 +46,7 @@ class Rooms:
     exist, so ids reveal nothing to outsiders.
     """
 
-    def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Store, *, clock: Callable[[], float]) -> None:
         self.db = db
         self.clock = clock
 

@@ -1,4 +1,6 @@
-"""Forum search: ranked full-text matches over thread titles and post bodies, with snippets."""
+"""Forum search: ranked full-text matches over thread titles and post bodies, with snippets.
+
+Each engine has its own full-text index and query syntax; the statements are the store's dialect."""
 
 from __future__ import annotations
 
@@ -10,27 +12,25 @@ from rooms.forum_shapes import AUTHOR_COLUMNS, THREAD_SELECT, author, thread_jso
 from rooms.models import User, iso
 from rooms.policy import Action, may
 from rooms.rooms import Rooms
-from rooms.store.db import Database
+from rooms.store.db import Store
 
 MAX_QUERY = 200
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(text: str) -> str:
-    """The user's words as an FTS5 query that cannot be a syntax error: each word a quoted phrase,
-    all required, the last one also as a prefix (search as you type)."""
+def query_words(text: str) -> list[str]:
+    """The user's words (at most 12): only words ever reach the engine's query syntax, so no input
+    can be a syntax error or an operator."""
     words = WORD.findall(text)[:12]
     if not words:
         raise Invalid("q: type at least one word.")
-    phrases = [f'"{word}"' for word in words]
-    phrases[-1] += "*"
-    return " ".join(phrases)
+    return words
 
 
 class Search:
     """Searches one room's forum; members never see hidden or deleted posts."""
 
-    def __init__(self, db: Database, rooms: Rooms) -> None:
+    def __init__(self, db: Store, rooms: Rooms) -> None:
         self.db = db
         self.rooms = rooms
 
@@ -39,22 +39,14 @@ class Search:
         role = await self.rooms.require(user, room_id, Action.READ_FORUM)
         if len(q) > MAX_QUERY:
             raise Invalid(f"q: at most {MAX_QUERY} characters.")
-        query = fts_query(q)
+        dialect = self.db.dialect
+        query = dialect.search_query(query_words(q))
         threads = await self.db.fetchall(
-            f"{THREAD_SELECT} JOIN threads_fts ON threads_fts.rowid = threads.rowid"
-            " WHERE threads_fts MATCH ? AND threads.room_id = ? AND threads.deleted_at IS NULL"
-            " ORDER BY bm25(threads_fts) LIMIT ?",
-            (query, room_id, limit),
+            dialect.search_threads.format(thread_select=THREAD_SELECT), (query, room_id, limit)
         )
         hidden = "" if may(role, Action.MODERATE) else " AND posts.hidden = 0"
         posts = await self.db.fetchall(
-            f"SELECT posts.*, {AUTHOR_COLUMNS},"
-            " snippet(posts_fts, 0, '[', ']', '…', 12) AS snippet"
-            " FROM posts_fts JOIN posts ON posts.rowid = posts_fts.rowid"
-            " JOIN users ON users.id = posts.author_id"
-            " JOIN threads ON threads.id = posts.thread_id AND threads.deleted_at IS NULL"
-            f" WHERE posts_fts MATCH ? AND posts.room_id = ? AND posts.deleted_at IS NULL{hidden}"
-            " ORDER BY bm25(posts_fts) LIMIT ?",
+            dialect.search_posts.format(author_columns=AUTHOR_COLUMNS, hidden=hidden),
             (query, room_id, limit),
         )
         return {

@@ -8,7 +8,6 @@ session is never ended without its summary nor summarised twice.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from rooms.ids import new_id
 from rooms.models import User, iso
 from rooms.policy import Action
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Row, Tx
+from rooms.store.db import Row, Store, Tx, UniqueViolation
 from rooms.summary import post_summary
 from rooms.text import one_line
 
@@ -83,7 +82,7 @@ class LiveSessions:
     lists them. `attend`/`leave` are called by the media side once membership is checked.
     """
 
-    def __init__(self, db: Database, rooms: Rooms, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Store, rooms: Rooms, *, clock: Callable[[], float]) -> None:
         self.db = db
         self.rooms = rooms
         self.clock = clock
@@ -169,7 +168,7 @@ class LiveSessions:
 
         try:
             await self.db.write(apply)
-        except sqlite3.IntegrityError:
+        except UniqueViolation:
             raise Conflict("A session is already live in this room.") from None
         return await self._find(session_id)
 
@@ -227,17 +226,23 @@ class LiveSessions:
         """Record that a user joined the live session (once while they stay)."""
 
         async def apply(tx: Tx) -> None:
+            # Only while the session is live: a join racing with its end records nothing. This
+            # (unchanging) UPDATE also locks the session's row, so two joins of one user on
+            # different connections check and insert one after the other.
+            if not await tx.execute(
+                "UPDATE live_sessions SET status = status WHERE id = ? AND status = 'live'",
+                (session_id,),
+            ):
+                return
             if await tx.fetchone(
                 "SELECT 1 FROM session_attendance WHERE session_id = ? AND user_id = ?"
                 " AND left_at IS NULL",
                 (session_id, user_id),
             ):
                 return
-            # Only while the session is live: a join racing with its end records nothing.
             await tx.execute(
-                "INSERT INTO session_attendance (session_id, user_id, joined_at)"
-                " SELECT id, ?, ? FROM live_sessions WHERE id = ? AND status = 'live'",
-                (user_id, tx.clock(), session_id),
+                "INSERT INTO session_attendance (session_id, user_id, joined_at) VALUES (?, ?, ?)",
+                (session_id, user_id, tx.clock()),
             )
 
         await self.db.write(apply)

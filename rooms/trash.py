@@ -14,7 +14,7 @@ from rooms.errors import Conflict, NotFound
 from rooms.models import User
 from rooms.policy import Action
 from rooms.rooms import Rooms
-from rooms.store.db import Database, Tx
+from rooms.store.db import Store, Tx
 
 BATCH = 200  # expired files removed per transaction, so one sweep never holds the writer long
 
@@ -22,7 +22,7 @@ BATCH = 200  # expired files removed per transaction, so one sweep never holds t
 class Trash:
     """Permanent removal of trashed files, each purge authorised; expiry for the periodic sweep."""
 
-    def __init__(self, db: Database, rooms: Rooms) -> None:
+    def __init__(self, db: Store, rooms: Rooms) -> None:
         self.db = db
         self.rooms = rooms
 

@@ -18,7 +18,9 @@ from rooms.passwords import Passwords
 from rooms.ratelimit import RateLimiter
 from rooms.rooms import Rooms
 from rooms.search import Search
-from rooms.store.db import Database
+from rooms.store.db import Store
+from rooms.store.postgres import PostgresStore
+from rooms.store.sqlite import SqliteStore
 from rooms.tokens import Tokens
 from server import filestore, middleware
 from server.config import Settings
@@ -37,7 +39,7 @@ SERVER_NAME = "twinrooms"
 
 def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
     """The domain services on an unopened database (opened by the app's cleanup context)."""
-    db = Database(settings.database_path, clock=clock)
+    db = open_store(settings, clock)
     accounts = Accounts(
         db,
         Passwords(fast=settings.test_fast_hash),
@@ -57,6 +59,13 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         moderation=Moderation(db, rooms_, forum_, clock=clock),
         search=Search(db, rooms_),
     )
+
+
+def open_store(settings: Settings, clock: Callable[[], float] = time.time) -> Store:
+    """The store `DATABASE_URL` names (unopened): PostgreSQL, or the embedded SQLite file."""
+    if settings.database_url.startswith("postgresql://"):
+        return PostgresStore(settings.database_url, clock=clock)
+    return SqliteStore(settings.database_path, clock=clock)
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from rooms.errors import DomainError
 from server import config
-from server.app import build_services, create_app
+from server.app import build_services, create_app, open_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +51,10 @@ def serve(settings: config.Settings) -> int:
     """Run a node until SIGINT or SIGTERM, then close every connection and resource cleanly."""
     # Fewer, later collections: the default thresholds put long GC pauses into fan-out latency.
     gc.set_threshold(50_000, 50, 1_000)
+    problem = asyncio.run(preflight(settings))
+    if problem:
+        print(f"twinrooms: {problem}", file=sys.stderr)
+        return 2
     app = create_app(settings)
 
     async def freeze(_: web.Application) -> None:
@@ -62,6 +66,26 @@ def serve(settings: config.Settings) -> int:
         app, host=settings.host, port=settings.port, shutdown_timeout=5, print=None, access_log=None
     )
     return 0
+
+
+async def preflight(settings: config.Settings) -> str:
+    """Why the shared database cannot be used (one line), or "" when it can: it is reachable,
+    lets us in, and takes the migrations (PostgreSQL's `unaccent` extension included). Checked
+    before the server starts, so a failure is one line and not a traceback from start-up."""
+    if not settings.database_url.startswith("postgresql://"):
+        return ""
+    store = open_store(settings)
+    try:
+        await store.open()
+    except Exception as exc:  # any failure to connect or migrate is the operator's to fix
+        return f"{config.PREFIX}DATABASE_URL: cannot use the database: {_one_line(exc)}"
+    await store.close()
+    return ""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
 
 
 async def create_user(settings: config.Settings, args: argparse.Namespace) -> int:

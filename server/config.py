@@ -207,8 +207,6 @@ def _check(parsed: dict[str, Any]) -> None:
     url = parsed.get("database_url", "")
     if url and not url.startswith(("sqlite:///", "postgresql://")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://")
-    if url.startswith("postgresql://"):
-        raise ConfigError(f"{PREFIX}DATABASE_URL: the PostgreSQL store is not in this release yet")
     if parsed.get("redis_url"):
         raise ConfigError(f"{PREFIX}REDIS_URL: cluster mode is not in this release yet")
     token = parsed.get("metrics_token", "")

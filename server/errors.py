@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rooms.errors import DomainError, RateLimited
+from rooms.errors import DomainError, RateLimited, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ STATUS = {
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "internal": 500,
+    "unavailable": 503,
 }
 
 
@@ -41,7 +42,9 @@ def http_error(code: str, message: str, headers: dict[str, str] | None = None) -
 
 
 def from_domain(exc: DomainError) -> web.Response:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = None
+    if isinstance(exc, RateLimited | Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return http_error(exc.code, exc.message, headers)
 
 
@@ -49,7 +52,7 @@ def ack_error(exc: BaseException) -> dict[str, Any]:
     """The Socket.IO ack for an error: the domain's code, or a logged generic `internal`."""
     if isinstance(exc, DomainError):
         body = error_body(exc.code, exc.message)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Unavailable):
             body["error"]["retry_after"] = exc.retry_after
         return {"ok": False, **body}
     log.exception("socket event failed", exc_info=exc)

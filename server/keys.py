@@ -14,7 +14,7 @@ from rooms.moderation import Moderation
 from rooms.ratelimit import RateLimiter
 from rooms.rooms import Rooms
 from rooms.search import Search
-from rooms.store.db import Database
+from rooms.store.db import Store
 from rooms.tokens import Tokens
 from server.config import Settings
 from server.metrics import Metrics
@@ -24,7 +24,7 @@ from server.metrics import Metrics
 class Services:
     """The domain services one node runs, all built on the same database."""
 
-    db: Database
+    db: Store
     accounts: Accounts
     rooms: Rooms
     invites: Invites

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from rooms.ratelimit import Rate
 from server.app import create_app
 from server.config import Settings
 from server.session import COOKIE
+from tests.pg import PgServer, binaries
 
 PUBLIC_URL = "http://twinrooms.test"
 GENEROUS = Rate(10_000, 1)
@@ -52,6 +53,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(60 + rounds * marker.kwargs["seconds"]))
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Modules marked `both_engines` run each test that reaches a store on SQLite and PostgreSQL.
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("store", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole run; skipped (a failure under CI=true) without it."""
+    found = binaries()
+    if found is None:
+        reason = "PostgreSQL binaries (initdb, pg_ctl) not found; apt-get install postgresql"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PgServer(found)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> str:
+    """The engine under test: "sqlite", or "postgres" in `both_engines` modules' second run."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def database_url(store: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The DATABASE_URL of a fresh, migrated database on the engine under test ("" is the
+    default SQLite file in DATA_DIR)."""
+    if store == "sqlite":
+        yield ""
+        return
+    pg: PgServer = request.getfixturevalue("pg_server")
+    url = await pg.fresh()
+    yield url
+    await pg.drop(url)
+
+
 @pytest.fixture
 def race_rounds(request: pytest.FixtureRequest) -> int:
     """The rounds of a `race` test (see `race_rounds_of`)."""
@@ -59,9 +100,10 @@ def race_rounds(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path,
+        database_url=database_url,
         secret_key=b"test secret key that is long enough!",
         public_url=PUBLIC_URL,
         test_fast_hash=True,

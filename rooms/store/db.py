@@ -1,46 +1,43 @@
-"""The SQLite database: one writer with group commit, one reader, numbered migrations.
+"""The store seam: what the domain asks of a database, whichever engine holds it.
 
-Every write is a job: an async function given a `Tx`. Jobs that arrive while a commit is under way
-are gathered into the next transaction (group commit), each inside its own savepoint so that one
-failing job rolls back alone. A job's room events, and the live effects it records (what the change
-means for open connections, `rooms/effects.py`), are handed to the commit listeners only after the
-transaction that holds them has committed, so an acknowledged write is always durable and nothing
-acts on a change that rolled back.
+Two stores implement it: `SqliteStore` (`rooms/store/sqlite.py`, the embedded default: one writer
+with group commit, one reader) and `PostgresStore` (`rooms/store/postgres.py`, for several nodes:
+a pool, one transaction per job). `server/app.py:build_services` is the one place that picks one.
 
-The writer is a thread of its own with its own connection, and a whole transaction, every job of
-the batch included, runs there in one hop from the event loop: a job awaits only its `Tx`, whose
-methods complete at once in that thread, so the job's coroutine is driven to its end there. (A
-statement per hop, as aiosqlite does it, cost a thread round trip for each of a post's statements.)
-Reads go through aiosqlite's connection, each query read whole in one step.
+Every write is a job: an async function given a `Tx`. A job's room events, and the live effects it
+records (what the change means for open connections, `rooms/effects.py`), are handed to the commit
+listeners only after the transaction that holds them has committed, so an acknowledged write is
+always durable and nothing acts on a change that rolled back. The domain writes SQL with `?` placeholders in the portable subset both engines
+run; where a statement cannot be portable (the reaction map, full-text search) the store's
+`dialect` holds each engine's fragment, so services never branch on the engine.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
-from typing import Any, TypeVar, cast
-
-import aiosqlite
+from typing import Any, Protocol, TypeVar
 
 from rooms.effects import LiveEffect
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-Row = sqlite3.Row
-MAX_BATCH = 256
-PRAGMAS = (
-    "journal_mode = WAL",
-    "synchronous = NORMAL",  # durable across process crashes in WAL mode
-    "foreign_keys = ON",
-    "busy_timeout = 5000",
-)
+
+
+class Row(Protocol):
+    """A result row: looked up by column name or by index (sqlite3.Row and asyncpg's Record)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class UniqueViolation(Exception):
+    """A write broke a unique constraint (both engines' errors become this one)."""
 
 
 @dataclass(frozen=True)
@@ -62,251 +59,118 @@ class Commit:
     effects: list[LiveEffect]
 
 
-@dataclass
-class Tx:
-    """One job's view of the open transaction; `emit` sequences a room event inside it, `effect`
-    records an unsequenced live effect that takes place only if it commits.
+class Tx(Protocol):
+    """One job's view of its open transaction; `emit` sequences a room event inside it, `effect`
+    records an unsequenced live effect that takes place only if it commits."""
 
-    Its methods are coroutines for the jobs' sake, but they never suspend: they run in the
-    writer's thread, where the job itself is being driven."""
+    events: list[RoomEvent]
+    effects: list[LiveEffect]
 
-    conn: sqlite3.Connection
-    clock: Callable[[], float]
-    events: list[RoomEvent] = field(default_factory=list)
-    effects: list[LiveEffect] = field(default_factory=list)
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The store's clock (seconds since the epoch)."""
+        ...
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
-        return self.conn.execute(sql, params).rowcount
+        ...
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = self.conn.execute(sql, params).fetchall()
-        return rows[0] if rows else None
+        """The first row of a query, if any."""
+        ...
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(self.conn.execute(sql, params).fetchall())
+        """Every row of a query."""
+        ...
 
     async def next_seq(self, room_id: str) -> int:
-        """Take the room's next sequence number (the row lock serialises concurrent writers)."""
-        row = await self.fetchone(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
-        )
-        if row is None:
-            raise LookupError(room_id)
-        return int(row[0])
+        """Take the room's next sequence number; the row lock it takes serialises the room's
+        writers until the transaction ends (`LookupError` for an unknown room)."""
+        ...
 
     async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
-        return await self.record(room_id, await self.next_seq(room_id), event, data)
+        ...
 
     async def record(
         self, room_id: str, seq: int, event: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
-        payload = {**data, "room_seq": seq}
-        await self.execute(
-            "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
-            (room_id, seq, event, json.dumps(payload, separators=(",", ":")), self.clock()),
-        )
-        self.events.append(RoomEvent(room_id, seq, event, payload))
-        return payload
+        ...
 
     def effect(self, effect: LiveEffect) -> None:
         """Record a live effect of this job's change, carried with the commit (dropped with a
         rollback). Unlike `emit` it takes no sequence number and is not stored: it concerns the
         connections open at the moment of the commit."""
-        self.effects.append(effect)
+        ...
 
 
 Job = Callable[[Tx], Awaitable[Any]]
 CommitListener = Callable[[Commit], None]
 
 
-class Database:
-    """The embedded SQLite store (WAL): a writer with group commit and a separate reader."""
+@dataclass(frozen=True)
+class Dialect:
+    """The statements, or parts of them, that differ between engines.
 
-    def __init__(self, path: Path, *, clock: Callable[[], float]) -> None:
-        self.path = path
-        self.clock = clock
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
-        self._writer: sqlite3.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[tuple[Job, asyncio.Future[Any]]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._listeners: list[CommitListener] = []
+    `reaction_map` is a scalar subquery over `posts.id`: a JSON object text from emoji to the
+    user ids that reacted with it. `search_threads` and `search_posts` take (query, room_id,
+    limit), the query being `search_query(words)`; `{THREAD_SELECT}`, `{AUTHOR_COLUMNS}` and
+    `{hidden}` are filled in by the search service.
+    """
+
+    reaction_map: str
+    search_threads: str
+    search_posts: str
+    search_query: Callable[[list[str]], str]
+
+
+class Store(Protocol):
+    """A database the domain reads and writes through."""
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock that stamps what the store writes."""
+        ...
+
+    @property
+    def dialect(self) -> Dialect:
+        """The engine's own fragments of SQL."""
+        ...
 
     async def open(self) -> None:
-        """Open both connections, apply pending migrations and start the writer."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._in_writer(self._open_writer)
-        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-        self._reader.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await self._reader.execute(f"PRAGMA {pragma}")
-        self._task = asyncio.create_task(self._write_loop(), name="db-writer")
-
-    def _open_writer(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            conn.execute(f"PRAGMA {pragma}")
-        migrate(conn)
-        return conn
-
-    async def _in_writer(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        """Connect, apply pending migrations and get ready for writes."""
+        ...
 
     async def close(self) -> None:
-        """Finish queued writes, then close both connections."""
-        if self._task is not None:
-            await self._queue.join()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self._reader is not None:
-            await self._reader.close()
-        if self._writer is not None:
-            await self._in_writer(self._writer.close)
-        self._thread.shutdown()
+        """Finish queued writes, then close every connection."""
+        ...
 
     def on_commit(self, listener: CommitListener) -> None:
         """Call `listener` with the room events and live effects of every committed transaction
         that has any, in commit order. It runs on the loop and must not block."""
-        self._listeners.append(listener)
+        ...
 
     async def write(self, job: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run `job` in the next transaction and return its result once that has committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put((job, future))
-        return await future
+        """Run `job` in a transaction and return its result once that has committed."""
+        ...
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        """The first row of a query, if any, read outside any write."""
+        ...
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run a query and read all its rows in one step of the reader's thread. A statement left
-        open between steps would hold the reader's snapshot, and every query that other requests
-        interleave meanwhile would read that old snapshot: a reply built after a write could miss
-        it. Finished in one step, each query starts from the latest commit."""
-        assert self._reader is not None
-        return list(await self._reader.execute_fetchall(sql, params))
-
-    async def _write_loop(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < MAX_BATCH:
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-
-    async def _commit(self, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
-        results, commit = await self._in_writer(self._transaction, [job for job, _ in batch])
-        for (_, future), (result, error) in zip(batch, results, strict=True):
-            _settle(future, result, error)
-        if commit.events or commit.effects:
-            for listener in self._listeners:
-                listener(commit)
-
-    def _transaction(
-        self, jobs: list[Job]
-    ) -> tuple[list[tuple[Any, BaseException | None]], Commit]:
-        """Run one batch of jobs in one transaction, in the writer's thread: each job's result or
-        error, and the room events and live effects of those that committed."""
-        conn = self._writer
-        assert conn is not None
-        results: list[tuple[Any, BaseException | None]] = []
-        events: list[RoomEvent] = []
-        effects: list[LiveEffect] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in jobs:
-                tx = Tx(conn, self.clock)
-                conn.execute("SAVEPOINT job")
-                try:
-                    result = _drive(job(tx))
-                except Exception as exc:  # the job's own error goes back to its caller
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    results.append((None, exc))
-                    continue
-                conn.execute("RELEASE job")
-                events.extend(tx.events)
-                effects.extend(tx.effects)
-                results.append((result, None))
-            conn.execute("COMMIT")
-        except Exception as exc:
-            log.exception("transaction failed")
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            return [(None, exc) for _ in jobs], Commit([], [])
-        return results, Commit(events, effects)
+        """Every row of a query, read outside any write and from the latest commit."""
+        ...
 
 
-def _drive(job: Awaitable[T]) -> T:
-    """Run a job's coroutine to its end in this thread. Its only awaits are `Tx` methods, which
-    never suspend; a job that awaits anything else is a bug, refused here."""
-    if not isinstance(job, Coroutine):
-        raise TypeError("a write job must be a coroutine")
-    try:
-        job.send(None)
-    except StopIteration as done:
-        return cast(T, done.value)
-    job.close()
-    raise RuntimeError("a write job awaited something other than its transaction")
+def migrations(engine: str) -> Iterable[tuple[int, str, str]]:
+    """The numbered migrations for `engine` ("sqlite" or "postgres"), in order.
 
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # the caller went away (cancelled); the write itself stands
-        return
-    if error is None:
-        future.set_result(result)
-    else:
-        future.set_exception(error)
-
-
-def _migrations() -> Iterable[tuple[int, str, str]]:
-    """`NNNN_name.sql` is portable SQL; `NNNN_name.sqlite.sql` is SQLite's own version of a step
-    (full-text search) whose PostgreSQL twin is `NNNN_name.postgres.sql`."""
+    `NNNN_name.sql` is portable SQL; `NNNN_name.sqlite.sql` and `NNNN_name.postgres.sql` are each
+    engine's own version of a step (full-text search), and an engine never sees the other's."""
+    other = ".postgres.sql" if engine == "sqlite" else ".sqlite.sql"
     folder = resources.files("rooms.store") / "migrations"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".sql") and not entry.name.endswith(".postgres.sql"):
+        if entry.name.endswith(".sql") and not entry.name.endswith(other):
             yield int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()
-
-
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply the numbered SQL migrations not yet applied, each in its own transaction."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
-    )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
-    applied = []
-    for version, name, sql in _migrations():
-        if version in done:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(sql):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
-        log.info("applied migration %s", name)
-        applied.append(name)
-    return applied
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements, keeping trigger bodies (`BEGIN ... END;`) whole."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    statements, current = [], ""
-    for line in lines:
-        current += line + "\n"
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    return [s for s in statements if s.strip(" ;\n")]

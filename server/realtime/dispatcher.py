@@ -1,6 +1,6 @@
 """The one pipeline from a commit to this node's live connections.
 
-`Database.on_commit` hands every committed transaction (`Commit`: its sequenced room events and its
+`Store.on_commit` hands every committed transaction (`Commit`: its sequenced room events and its
 live effects) to `Dispatcher.committed`, which queues it; one task takes the commits in order:
 - each room event goes through the `Sequencer`, which delivers it to the room's channel once, in
   `room_seq` order; an event that carries a live effect (`member:remove`, `member:edit`,

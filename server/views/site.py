@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from server.errors import http_error
-from server.keys import METRICS, SETTINGS
+from server.keys import METRICS, SERVICES, SETTINGS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 CLIENT_CSP = (
@@ -32,6 +32,8 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    """`ok` while the database answers; 503 `unavailable` (from the store) while it does not."""
+    await request.app[SERVICES].db.fetchone("SELECT 1")
     return web.json_response({"status": "ok"})
 
 

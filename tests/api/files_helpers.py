@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
+
+from server.config import Settings
 from tests.conftest import Person
 
 BOUNDARY = "twinroomsTestBoundary7MA4YWxk"
@@ -66,13 +71,30 @@ async def download(
     return response.status, response.headers, await response.read()
 
 
-def leftovers(data_dir: Path) -> dict[str, Any]:
-    """Temporary files, blobs and file rows currently on disk."""
+def leftovers(where: Path | Settings) -> dict[str, Any]:
+    """Temporary files, blobs and file rows currently on disk (and in PostgreSQL, if in use)."""
+    data_dir = where if isinstance(where, Path) else where.data_dir
+    url = "" if isinstance(where, Path) else where.database_url
     root = data_dir / "blobs"
     temps = sorted(p.name for p in (root / "tmp").iterdir()) if (root / "tmp").exists() else []
     blobs = sorted(p.name for p in root.glob("??/??/*"))
-    with sqlite3.connect(data_dir / "twinrooms.sqlite3") as conn:
-        rows = conn.execute("SELECT COUNT(*) FROM file_versions").fetchone()[0]
-        blob_rows = conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0]
-    conn.close()
+    if url.startswith("postgresql://"):
+        # A synchronous look from inside an async test: its own loop, in a thread of its own.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            rows, blob_rows = thread.submit(asyncio.run, _pg_counts(url)).result(timeout=30)
+    else:
+        with sqlite3.connect(data_dir / "twinrooms.sqlite3") as conn:
+            rows = conn.execute("SELECT COUNT(*) FROM file_versions").fetchone()[0]
+            blob_rows = conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0]
+        conn.close()
     return {"temps": temps, "blobs": blobs, "rows": rows, "blob_rows": blob_rows}
+
+
+async def _pg_counts(url: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetchval("SELECT COUNT(*) FROM file_versions")
+        blob_rows = await conn.fetchval("SELECT COUNT(*) FROM blobs")
+    finally:
+        await conn.close()
+    return int(rows), int(blob_rows)

@@ -14,6 +14,8 @@ from server.config import Settings
 from server.session import COOKIE
 from tests.conftest import PUBLIC_URL, Person
 
+pytestmark = pytest.mark.both_engines
+
 People = Callable[..., Awaitable[Person]]
 SIGNUP = {
     "username": "marie",

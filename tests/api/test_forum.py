@@ -11,7 +11,7 @@ from tests.conftest import Person, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_engines]
 
 
 async def open_thread(
@@ -341,7 +341,19 @@ async def test_search_is_case_insensitive_ranked_and_cannot_be_broken(room: Room
     assert "[DELTA]" in found["posts"][0]["snippet"]
     prefix = await owner.call("GET", f"/api/rooms/{room['id']}/search?q=pelic")
     assert len(prefix["posts"]) == 1
-    for hostile in ['"delta', "delta OR", "NEAR(delta", "a*b", "-delta", "title:x", "delta^"]:
+    await open_thread(owner, room["id"], "Zoo", "Les éléphants dorment debout")
+    folded = await owner.call("GET", f"/api/rooms/{room['id']}/search?q=ELEPHANT")
+    assert len(folded["posts"]) == 1
+    for hostile in [
+        '"delta',
+        "delta OR",
+        "NEAR(delta",
+        "a*b",
+        "-delta",
+        "title:x",
+        "delta^",
+        "x:*&!",
+    ]:
         await owner.call("GET", f"/api/rooms/{room['id']}/search?q={hostile}")
 
 

@@ -11,8 +11,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
+
+from tests.pg import PgServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -67,6 +71,51 @@ def test_a_bad_setting_stops_the_start_with_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "twinrooms: TWINROOMS_PORT='http' is not valid: invalid literal for int() with base 10: 'http'"
     ]
+
+
+def serve_fails(tmp_path: Path, database_url: str) -> list[str]:
+    """The stderr lines of a `serve` that must stop before listening, with exit code 2."""
+    env = environment(
+        tmp_path, TWINROOMS_PORT=str(free_port()), TWINROOMS_DATABASE_URL=database_url
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    return [line for line in done.stderr.splitlines() if not line[:4].isdigit()]  # not logging
+
+
+def test_an_unreachable_postgresql_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    [line] = serve_fails(tmp_path, f"postgresql://nobody@127.0.0.1:{free_port()}/twinrooms")
+    assert line.startswith("twinrooms: TWINROOMS_DATABASE_URL: cannot use the database: ")
+
+
+async def test_a_refused_login_or_an_uncreatable_extension_stops_the_start_with_one_line(
+    tmp_path: Path, pg_server: PgServer
+) -> None:
+    url = await pg_server.fresh(migrated=False)
+    admin = await asyncpg.connect(url)
+    try:
+        # May create tables, but not extensions (CREATE on the database is not granted).
+        await admin.execute("CREATE ROLE weakling LOGIN PASSWORD 'right'")
+        await admin.execute("GRANT ALL ON SCHEMA public TO weakling")
+    finally:
+        await admin.close()
+    parts = urlsplit(url)
+    wrong = parts._replace(netloc=f"weakling:wrong@{parts.hostname}:{parts.port}").geturl()
+    weak = parts._replace(netloc=f"weakling:right@{parts.hostname}:{parts.port}").geturl()
+    try:
+        [refused] = serve_fails(tmp_path, wrong)
+        [no_extension] = serve_fails(tmp_path, weak)
+    finally:
+        await pg_server.drop(url)
+    assert "password authentication failed" in refused, refused
+    assert "wrong" not in refused  # never the password
+    assert "unaccent" in no_extension and "Traceback" not in no_extension
 
 
 def test_admin_creates_the_first_accounts(tmp_path: Path) -> None:

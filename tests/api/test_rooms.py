@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from tests.conftest import Person, join_as_pupil
+
+pytestmark = pytest.mark.both_engines
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]

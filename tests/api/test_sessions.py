@@ -13,7 +13,7 @@ from tests.conftest import Person, assert_unknown_as_made_up, join_as_pupil
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.both_engines]
 
 
 def later(hours: float) -> str:

@@ -1,0 +1,266 @@
+"""The PostgreSQL store: several nodes share one database through an asyncpg pool.
+
+Each job runs in a transaction of its own (READ COMMITTED) on a connection of the pool; there is no
+group commit. Batched jobs would hold row locks of several rooms in one transaction, two nodes
+batching in different orders would deadlock, and PostgreSQL would then abort the whole batch.
+What SQLite's single writer made safe, a job makes safe here by locking first: `next_seq` (the
+room's row, `UPDATE ... RETURNING`) or the target row, before it checks and writes.
+
+The domain's SQL keeps SQLite's `?` placeholders; each statement is translated once to `$n`.
+A lost or refused connection becomes `Unavailable` (HTTP 503, `unavailable` in socket acks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import asyncpg
+
+from rooms.effects import LiveEffect
+from rooms.errors import Unavailable
+from rooms.store.db import (
+    Commit,
+    CommitListener,
+    Dialect,
+    RoomEvent,
+    Row,
+    Tx,
+    UniqueViolation,
+    migrations,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+POOL_SIZE = 20  # connections per node; a job holds one only while its transaction runs
+CONNECT_SECONDS = 5.0
+MIGRATION_LOCK = 0x7477_696E  # pg_advisory_lock key: nodes starting together migrate once
+STATUS_COUNT = re.compile(r"(\d+)$")
+# The errors that mean "the database is not there", as opposed to a bad statement.
+GONE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+
+@lru_cache(maxsize=4096)
+def placeholders(sql: str) -> str:
+    """`sql` with each `?` outside quoted literals and identifiers numbered as `$1, $2, ...`."""
+    out: list[str] = []
+    quote = ""
+    number = 0
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""  # a doubled quote closes and reopens: the same result
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            number += 1
+            out.append(f"${number}")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def ts_query(words: list[str]) -> str:
+    """The user's words as a tsquery: every word required, the last also as a prefix. Each word is
+    quoted and made only of word characters, so it cannot be query syntax."""
+    terms = [f"'{word}'" for word in words]
+    terms[-1] += ":*"
+    return " & ".join(terms)
+
+
+POSTGRES = Dialect(
+    reaction_map=(
+        "(SELECT json_object_agg(emoji, ids) FROM (SELECT emoji, json_agg(user_id) AS ids"
+        " FROM reactions WHERE post_id = posts.id GROUP BY emoji) AS per_emoji)"
+    ),
+    search_threads=(
+        "{thread_select} CROSS JOIN to_tsquery('simple', twinrooms_fold(?)) AS q"
+        " WHERE threads.search @@ q AND threads.room_id = ? AND threads.deleted_at IS NULL"
+        " ORDER BY ts_rank(threads.search, q) DESC, threads.created_at LIMIT ?"
+    ),
+    search_posts=(
+        "SELECT posts.*, {author_columns}, ts_headline('simple', posts.body, q,"
+        " 'StartSel=[, StopSel=], MaxWords=12, MinWords=4, MaxFragments=1,"
+        " FragmentDelimiter=…') AS snippet"
+        " FROM posts CROSS JOIN to_tsquery('simple', twinrooms_fold(?)) AS q"
+        " JOIN users ON users.id = posts.author_id"
+        " JOIN threads ON threads.id = posts.thread_id AND threads.deleted_at IS NULL"
+        " WHERE posts.search @@ q AND posts.room_id = ? AND posts.deleted_at IS NULL{hidden}"
+        " ORDER BY ts_rank(posts.search, q) DESC, posts.seq LIMIT ?"
+    ),
+    search_query=ts_query,
+)
+
+
+def _count(status: str) -> int:
+    """The rows a statement changed, from its status ("UPDATE 3", "INSERT 0 1")."""
+    found = STATUS_COUNT.search(status)
+    return int(found.group(1)) if found else 0
+
+
+@dataclass
+class PostgresTx:
+    """One job's transaction on one pooled connection; `emit` sequences a room event inside it."""
+
+    conn: asyncpg.Connection
+    clock: Callable[[], float]
+    events: list[RoomEvent] = field(default_factory=list)
+    effects: list[LiveEffect] = field(default_factory=list)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        try:
+            return _count(await self.conn.execute(placeholders(sql), *params))
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, if any."""
+        try:
+            row: Row | None = await self.conn.fetchrow(placeholders(sql), *params)
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+        return row
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        try:
+            return list(await self.conn.fetch(placeholders(sql), *params))
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+
+    async def next_seq(self, room_id: str) -> int:
+        """Take the room's next sequence number; the row lock holds the room's other writers (on
+        every node) until this transaction ends."""
+        row = await self.fetchone(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
+        )
+        if row is None:
+            raise LookupError(room_id)
+        return int(row[0])
+
+    async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
+        return await self.record(room_id, await self.next_seq(room_id), event, data)
+
+    async def record(
+        self, room_id: str, seq: int, event: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
+        payload = {**data, "room_seq": seq}
+        await self.execute(
+            "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
+            (room_id, seq, event, json.dumps(payload, separators=(",", ":")), self.clock()),
+        )
+        self.events.append(RoomEvent(room_id, seq, event, payload))
+        return payload
+
+    def effect(self, effect: LiveEffect) -> None:
+        self.effects.append(effect)
+
+
+class PostgresStore:
+    """The shared store on PostgreSQL: a pool, one READ COMMITTED transaction per job."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str, *, clock: Callable[[], float]) -> None:
+        self.url = url
+        self.clock = clock
+        self._pool: asyncpg.Pool | None = None
+        self._listeners: list[CommitListener] = []
+
+    async def open(self) -> None:
+        """Open the pool and apply pending migrations (once, whichever node gets there first)."""
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_SECONDS
+        )
+        try:
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+        except BaseException:
+            await self._pool.close()
+            self._pool = None
+            raise
+
+    async def close(self) -> None:
+        """Close the pool once the jobs under way have finished."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Call `listener` with the room events and live effects of every committed transaction
+        that has any."""
+        self._listeners.append(listener)
+
+    async def write(self, job: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `job` in a transaction of its own and return its result once that has committed."""
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire() as conn, conn.transaction(isolation="read_committed"):
+                tx = PostgresTx(conn, self.clock)
+                result = await job(tx)
+        except GONE as exc:
+            raise _unavailable(exc) from exc
+        if tx.events or tx.effects:
+            commit = Commit(tx.events, tx.effects)
+            for listener in self._listeners:
+                listener(commit)
+        return result
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, if any."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query, from the latest commit (a statement of its own)."""
+        assert self._pool is not None
+        try:
+            return list(await self._pool.fetch(placeholders(sql), *params))
+        except GONE as exc:
+            raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    log.warning("database unavailable: %s", exc or type(exc).__name__)
+    return Unavailable()
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply the numbered migrations not yet applied, each whole in its own transaction, all
+    under an advisory lock so that nodes starting together apply each one once."""
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    applied = []
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
+        )
+        done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, name, sql in migrations("postgres"):
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", version, name)
+            log.info("applied migration %s", name)
+            applied.append(name)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return applied
