@@ -10,7 +10,12 @@ export class ChatPanel extends Panel {
   constructor(session, host, ctx) {
     super(session, host, ctx);
     this.items = new Map();
-    this.log = h("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": t("chat.messages"), testid: "chat-log", tabindex: "0" });
+    // A list inside the log region: role="log" on the <ol> itself would unmake its list items.
+    this.log = h("ol", { class: "chat-list" });
+    this.scroller = h("div", {
+      class: "chat-log", role: "log", "aria-live": "polite", "aria-label": t("chat.messages"),
+      testid: "chat-log", tabindex: "0",
+    }, this.log);
     this.input = h("textarea", {
       id: "chat-input", rows: 2, maxlength: 4000, testid: "chat-input",
       placeholder: t("chat.placeholder"), "aria-describedby": "chat-help",
@@ -25,7 +30,7 @@ export class ChatPanel extends Panel {
         h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "chat-send" }, t("chat.send"))),
       this.error);
     this.readOnly = h("p", { class: "muted chat-readonly" });
-    replace(host, h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")), this.log, this.form, this.readOnly);
+    replace(host, h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")), this.scroller, this.form, this.readOnly);
     this.syncMode();
     this.load();
   }
@@ -94,7 +99,8 @@ export class ChatPanel extends Panel {
     if (this.items.has(post.id)) return;
     const empty = this.log.querySelector(".empty");
     if (empty) empty.remove();
-    const near = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
+    const box = this.scroller;
+    const near = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
     const el = this.render(post);
     this.items.set(post.id, el);
     // Keep seq order even when a resumed event lands after a newer live one.
@@ -104,7 +110,7 @@ export class ChatPanel extends Panel {
   }
 
   scroll(force) {
-    if (force) this.log.scrollTop = this.log.scrollHeight;
+    if (force) this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
   async remove(post) {
