@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := redis-server chromium postgresql
 SOCKETIO_CLIENT_VERSION := 4.8.1
+AXE_CORE_VERSION := 4.14.1
 
 .PHONY: run test lint typecheck pytest deps system-deps vendor clean
 
@@ -46,12 +47,19 @@ pytest: deps system-deps
 
 test: lint typecheck pytest
 
-# Refreshes the vendored Socket.IO client from the npm registry (with its licence).
+# Refreshes the vendored Socket.IO client from the npm registry (with its licence), and
+# axe-core, the accessibility checker the browser tests inject (a test tool, never served).
 vendor:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent socket.io-client@$(SOCKETIO_CLIENT_VERSION) >/dev/null \
 		&& tar xzf socket.io-client-$(SOCKETIO_CLIENT_VERSION).tgz \
 		&& cp package/dist/socket.io.esm.min.js $(CURDIR)/static/vendor/socket.io.esm.min.js \
 		&& cp package/LICENSE $(CURDIR)/static/vendor/socket.io-client.LICENSE \
+		&& rm -rf $$tmp
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent axe-core@$(AXE_CORE_VERSION) >/dev/null \
+		&& tar xzf axe-core-$(AXE_CORE_VERSION).tgz \
+		&& cp package/axe.min.js $(CURDIR)/tests/e2e/vendor/axe.min.js \
+		&& cp package/LICENSE $(CURDIR)/tests/e2e/vendor/axe-core.LICENSE \
+		&& cp package/LICENSE-3RD-PARTY.txt $(CURDIR)/tests/e2e/vendor/axe-core.LICENSE-3RD-PARTY.txt \
 		&& rm -rf $$tmp
 
 clean:

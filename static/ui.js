@@ -24,6 +24,29 @@ export function announce(text, kind = "info") {
   setTimeout(() => toast.remove(), kind === "error" ? 8000 : 4000);
 }
 
+// Quiet news for screen readers (someone joined the call, a new post in the open topic):
+// a polite live region that is never shown, each line dropped once it has had time to be read.
+export function say(text) {
+  const region = document.getElementById("announcer");
+  if (!region || !text) return;
+  const line = h("p", {}, text);
+  region.append(line);
+  while (region.children.length > 5) region.firstElementChild.remove();
+  setTimeout(() => line.remove(), 15000);
+}
+
+// Focus `el` when the control that had focus went away (focus then falls to <body>), or when
+// `force`: after a view replaces what the user was on, their place is the new heading or the
+// control that took the old one's place, never the top of the page.
+export function keepFocus(el, force = false) {
+  if (!el || !el.isConnected) return;
+  const active = document.activeElement;
+  const lost = !active || active === document.body || !active.isConnected;
+  if (!lost && !force) return;
+  if (el.tabIndex < 0 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  el.focus({ preventScroll: false });
+}
+
 // A message shown once on the next page ("you were removed from the room").
 export function flashNext(text) {
   pendingFlash = text;

@@ -1,16 +1,29 @@
 // The room's live chat: the "chat" thread's posts, sent with chat:send.
+// The log is one tab stop: arrow keys move between messages, and only the message
+// in focus puts its actions (delete) in the tab order, so the box is a Tab or two away.
 import { api, paths } from "../api.js";
 import { h, icon, replace, serverHtml } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { live } from "../socket.js";
-import { announce } from "../ui.js";
+import { announce, keepFocus } from "../ui.js";
 import { Panel, authorId, byline } from "./panel.js";
 
 export class ChatPanel extends Panel {
   constructor(session, host, ctx) {
     super(session, host, ctx);
     this.items = new Map();
-    this.log = h("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": t("chat.messages"), testid: "chat-log", tabindex: "0" });
+    // A list inside the log region: role="log" on the <ol> itself would unmake its list items.
+    this.log = h("ol", { class: "chat-list" });
+    this.scroller = h("div", {
+      class: "chat-log", role: "log", "aria-live": "polite", "aria-label": t("chat.messages"),
+      "aria-describedby": "chat-log-hint", testid: "chat-log", tabindex: "0",
+      onkeydown: (e) => this.move(e),
+      onfocusin: (e) => this.expose(e.target.closest(".chat-msg"), true),
+      onfocusout: (e) => {
+        const item = e.target.closest(".chat-msg");
+        if (item && !item.contains(e.relatedTarget)) this.expose(item, false);
+      },
+    }, this.log);
     this.input = h("textarea", {
       id: "chat-input", rows: 2, maxlength: 4000, testid: "chat-input",
       placeholder: t("chat.placeholder"), "aria-describedby": "chat-help",
@@ -25,7 +38,9 @@ export class ChatPanel extends Panel {
         h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "chat-send" }, t("chat.send"))),
       this.error);
     this.readOnly = h("p", { class: "muted chat-readonly" });
-    replace(host, h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")), this.log, this.form, this.readOnly);
+    replace(host, h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")),
+      h("p", { id: "chat-log-hint", class: "visually-hidden" }, t("chat.log_hint")),
+      this.scroller, this.form, this.readOnly);
     this.syncMode();
     this.load();
   }
@@ -51,6 +66,35 @@ export class ChatPanel extends Panel {
     } catch (err) {
       replace(this.log, h("li", { class: "form-error" }, errorText(err)));
     }
+  }
+
+  // Where the room's "skip to the chat" link lands: the box, or the log for readers.
+  focus() {
+    keepFocus(this.form.hidden ? this.scroller : this.input, true);
+  }
+
+  // Up and Down (Home, End) move between messages; from the log itself Up starts at the newest.
+  move(e) {
+    if (!["ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) return;
+    const item = e.target.closest(".chat-msg");
+    if (e.target !== this.scroller && e.target !== item) return; // a key on a message's button
+    const items = [...this.log.querySelectorAll(".chat-msg")];
+    if (!items.length) return;
+    const last = items.length - 1;
+    const at = item ? items.indexOf(item) : last + 1;
+    let next;
+    if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = last;
+    else if (e.key === "ArrowUp") next = Math.max(0, Math.min(at - 1, last));
+    else next = Math.min(at + 1, last);
+    e.preventDefault();
+    items[next].focus();
+  }
+
+  // A message's actions join the tab order only while focus is on that message.
+  expose(item, on) {
+    if (!item) return;
+    for (const btn of item.querySelectorAll(".msg-action")) btn.tabIndex = on ? 0 : -1;
   }
 
   key(e) {
@@ -81,11 +125,11 @@ export class ChatPanel extends Panel {
   render(post) {
     const mine = authorId(post.author) === this.session.me.id;
     const canDelete = mine || this.session.isTeacher;
-    return h("li", { class: `chat-msg${mine ? " mine" : ""}`, testid: "chat-message", dataset: { postId: post.id, seq: post.seq } },
+    return h("li", { class: `chat-msg${mine ? " mine" : ""}`, testid: "chat-message", tabindex: "-1", dataset: { postId: post.id, seq: post.seq } },
       byline(post.author, post.created_at, post.edited_at, "smart"),
       serverHtml(post.html),
       canDelete
-        ? h("button", { type: "button", class: "icon-btn chat-del", "aria-label": t("chat.delete"), title: t("chat.delete"),
+        ? h("button", { type: "button", class: "icon-btn chat-del msg-action", tabindex: "-1", "aria-label": t("chat.delete"), title: t("chat.delete"),
           onclick: () => this.remove(post) }, icon("x"))
         : null);
   }
@@ -94,7 +138,8 @@ export class ChatPanel extends Panel {
     if (this.items.has(post.id)) return;
     const empty = this.log.querySelector(".empty");
     if (empty) empty.remove();
-    const near = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
+    const box = this.scroller;
+    const near = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
     const el = this.render(post);
     this.items.set(post.id, el);
     // Keep seq order even when a resumed event lands after a newer live one.
@@ -104,7 +149,7 @@ export class ChatPanel extends Panel {
   }
 
   scroll(force) {
-    if (force) this.log.scrollTop = this.log.scrollHeight;
+    if (force) this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
   async remove(post) {
@@ -123,12 +168,20 @@ export class ChatPanel extends Panel {
     if (data && data.thread_id !== this.threadId) return;
     if (kind === "post:new") this.add(data);
     else if (kind === "post:edit" && this.items.has(data.id)) {
+      const old = this.items.get(data.id);
+      const had = old.contains(document.activeElement);
       const el = this.render(data);
-      this.items.get(data.id).replaceWith(el);
+      old.replaceWith(el);
       this.items.set(data.id, el);
+      if (had) el.focus();
     } else if (kind === "post:delete" && this.items.has(data.id)) {
-      this.items.get(data.id).remove();
+      // A deleted message in focus hands focus to its neighbour (or the log), not to <body>.
+      const old = this.items.get(data.id);
+      const had = old.contains(document.activeElement);
+      const near = old.nextElementSibling || old.previousElementSibling;
+      old.remove();
       this.items.delete(data.id);
+      if (had) keepFocus(near && near.matches(".chat-msg") ? near : this.scroller, true);
     }
   }
 }

@@ -4,13 +4,30 @@ import { api, paths } from "../api.js";
 import { field, h, icon, replace, serverHtml } from "../dom.js";
 import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
-import { announce, busy, formError, navigate } from "../ui.js";
+import { announce, busy, formError, keepFocus, navigate, say } from "../ui.js";
 import { Panel, authorId, byline } from "./panel.js";
 
 const REACTIONS = ["👍", "❤️", "😂", "😮", "🎉", "👏"];
 
 function authorName(author) {
   return author && typeof author === "object" ? author.display_name : "";
+}
+
+// The `data-key` of the control in focus inside `within` ("" for one without a key), or null
+// when focus is elsewhere: what a re-rendered post or thread head gives focus back to.
+function focusedKey(within) {
+  const active = document.activeElement;
+  return within && active && within.contains(active) ? active.dataset.key || "" : null;
+}
+
+// Escape closes an inline form (a report, an edit) as its Cancel button does.
+function closeOnEscape(form, close) {
+  form.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || e.isComposing) return;
+    e.preventDefault();
+    e.stopPropagation();
+    close();
+  });
 }
 
 export class ForumPanel extends Panel {
@@ -51,6 +68,7 @@ export class ForumPanel extends Panel {
       results,
       this.list,
       this.session.canWrite ? this.newThreadForm() : null);
+    keepFocus(this.root.querySelector("h2"));
   }
 
   fillList() {
@@ -127,6 +145,7 @@ export class ForumPanel extends Panel {
       h("p", { class: "back" }, h("a", { href: this.ctx.href("forum") }, "← ", t("forum.back"))),
       this.threadHead, this.postsEl, this.replyHost);
     this.renderThreadHead(th);
+    keepFocus(this.threadHead.querySelector("h2"));
     try {
       const posts = await this.session.loadPosts(id);
       if (this.threadId !== id) return;
@@ -153,18 +172,20 @@ export class ForumPanel extends Panel {
 
   renderThreadHead(th) {
     const s = this.session;
+    const key = focusedKey(this.threadHead);
     const mineOrTeacher = s.isTeacher || authorId(th.author) === s.me.id;
     const tools = [];
-    if (mineOrTeacher) tools.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.rename(th) }, t("forum.rename")));
+    if (mineOrTeacher) tools.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "rename" }, onclick: () => this.rename(th) }, t("forum.rename")));
     if (s.isTeacher) {
       tools.push(
-        h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-pressed": String(Boolean(th.pinned)), onclick: () => this.patchThread(th, { pinned: !th.pinned }) }, th.pinned ? t("forum.unpin") : t("forum.pin")),
-        h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-pressed": String(Boolean(th.locked)), onclick: () => this.patchThread(th, { locked: !th.locked }) }, th.locked ? t("forum.unlock") : t("forum.lock")),
+        h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-pressed": String(Boolean(th.pinned)), dataset: { key: "pin" }, onclick: () => this.patchThread(th, { pinned: !th.pinned }) }, th.pinned ? t("forum.unpin") : t("forum.pin")),
+        h("button", { type: "button", class: "btn btn-quiet btn-small", "aria-pressed": String(Boolean(th.locked)), dataset: { key: "lock" }, onclick: () => this.patchThread(th, { locked: !th.locked }) }, th.locked ? t("forum.unlock") : t("forum.lock")),
         h("button", { type: "button", class: "btn btn-danger btn-small", onclick: () => this.deleteThread(th) }, t("forum.delete_thread")));
     }
     replace(this.threadHead,
       h("h2", { class: "thread-h" }, th.pinned ? icon("pin") : null, th.locked ? icon("lock") : null, th.title),
       tools.length ? h("div", { class: "toolbar", role: "group", "aria-label": t("forum.thread_tools") }, tools) : null);
+    if (key) keepFocus(this.threadHead.querySelector(`[data-key="${key}"]`), true);
     const canReply = s.canWrite && (!th.locked || s.isTeacher);
     replace(this.replyHost, canReply ? this.replyForm(th) : h("p", { class: "muted" }, th.locked ? t("forum.locked_note") : t("chat.read_only")));
   }
@@ -192,17 +213,17 @@ export class ForumPanel extends Panel {
     const s = this.session;
     const mine = authorId(post.author) === s.me.id;
     const actions = [];
-    if (mine) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.edit(post) }, t("forum.edit")));
-    if (mine || s.isTeacher) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.deletePost(post) }, t("forum.delete")));
+    if (mine) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "edit" }, onclick: () => this.edit(post) }, t("forum.edit")));
+    if (mine || s.isTeacher) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "delete" }, onclick: () => this.deletePost(post) }, t("forum.delete")));
     if (s.isTeacher) {
-      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.hide(post, !post.hidden) },
+      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "hide" }, onclick: () => this.hide(post, !post.hidden) },
         post.hidden ? t("forum.restore") : t("forum.hide")));
     } else if (!mine && s.canWrite) {
-      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "report-post", onclick: () => this.report(post) }, t("forum.report")));
+      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "report-post", dataset: { key: "report" }, onclick: () => this.report(post) }, t("forum.report")));
     }
     const mentionsMe = (post.mentions || []).includes(s.me.id);
     return h("li", { class: `post${post.hidden ? " hidden-post" : ""}${mentionsMe ? " mentions-me" : ""}`, testid: "post", dataset: { postId: post.id, seq: post.seq }, id: `post-${post.id}` },
-      h("article", { "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
+      h("article", { tabindex: "-1", "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
         byline(post.author, post.created_at, post.edited_at),
         post.hidden ? h("p", { class: "hidden-note" }, t("forum.hidden_note")) : null,
         h("div", { class: "post-body" }, serverHtml(post.html)),
@@ -215,7 +236,7 @@ export class ForumPanel extends Panel {
     const count = (emoji) => ((post.reactions || {})[emoji] || []).length;
     return h("div", { class: "reactions", role: "group", "aria-label": t("forum.reactions") },
       REACTIONS.filter((e) => count(e) || this.session.canWrite).map((emoji) => h("button", {
-        type: "button", class: "reaction", "aria-pressed": String(mine(emoji)), disabled: !this.session.canWrite,
+        type: "button", class: "reaction", dataset: { key: `react-${REACTIONS.indexOf(emoji)}` }, "aria-pressed": String(mine(emoji)), disabled: !this.session.canWrite,
         "aria-label": t("forum.react", { emoji, count: count(emoji) }),
         onclick: async () => {
           try {
@@ -250,16 +271,22 @@ export class ForumPanel extends Panel {
     const el = this.postEls.get(post.id);
     if (!el || el.querySelector(".report-form")) return;
     const reason = h("input", { type: "text", name: "reason", maxlength: 1000, testid: "report-reason" });
-    const form = h("form", { class: "form report-form" },
+    // Closed, the form gives focus back to the post's Report button.
+    const close = () => {
+      form.remove();
+      keepFocus(el.querySelector('[data-key="report"]'), true);
+    };
+    const form = h("form", { class: "form report-form", testid: "report-form" },
       field(t("forum.report_reason"), reason),
       h("div", { class: "toolbar" },
         h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "report-send" }, t("forum.report_send")),
-        h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => form.remove() }, t("forum.cancel"))));
+        h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: close }, t("forum.cancel"))));
+    closeOnEscape(form, close);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
         await busy(form, () => api.post(`${paths.post(post.id)}/report`, { reason: reason.value.trim() }));
-        form.remove();
+        close();
         announce(t("forum.reported"));
       } catch (err) {
         formError(form, errorText(err));
@@ -274,11 +301,12 @@ export class ForumPanel extends Panel {
     if (!el) return;
     const area = h("textarea", { name: "body", rows: 4, required: true });
     area.value = post.body;
-    const form = h("form", { class: "form edit-form" },
+    const form = h("form", { class: "form edit-form", testid: "edit-form" },
       field(t("forum.edit_label"), area),
       h("div", { class: "toolbar" },
         h("button", { type: "submit", class: "btn btn-primary btn-small" }, t("forum.save")),
         h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.replacePost(post) }, t("forum.cancel"))));
+    closeOnEscape(form, () => this.replacePost(post));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
@@ -294,12 +322,18 @@ export class ForumPanel extends Panel {
     area.focus();
   }
 
+  // A post is drawn anew (a reaction, an edit, hidden): focus inside it stays on the same
+  // control, or after an edit on its Edit button, never falls to <body>.
   replacePost(post) {
     const old = this.postEls.get(post.id);
     if (!old) return;
+    const key = focusedKey(old);
     const el = this.renderPost(post);
     old.replaceWith(el);
     this.postEls.set(post.id, el);
+    if (key === null) return;
+    const target = (key && el.querySelector(`[data-key="${key}"]`)) || el.querySelector('[data-key="edit"]') || el.querySelector("article");
+    keepFocus(target, true);
   }
 
   async deletePost(post) {
@@ -353,15 +387,24 @@ export class ForumPanel extends Panel {
     }
     if (!this.postsEl || !data || data.thread_id !== this.threadId) return undefined;
     if (kind === "post:new") {
+      const fresh = !this.postEls.has(data.id);
       this.addPost(data);
       this.markRead(this.session.threads.get(this.threadId));
+      if (fresh && !this.host.hidden && authorId(data.author) !== this.session.me.id) {
+        say(t("forum.new_post", { name: authorName(data.author) }));
+      }
     }
     else if (kind === "post:edit") {
       const editing = this.postEls.get(data.id);
       if (editing && !editing.querySelector(".edit-form")) this.replacePost(data);
     } else if (kind === "post:delete" && this.postEls.has(data.id)) {
-      this.postEls.get(data.id).remove();
+      // A deleted post in focus hands focus to the next post (or the topic's heading).
+      const old = this.postEls.get(data.id);
+      const had = focusedKey(old) !== null;
+      const near = old.nextElementSibling || old.previousElementSibling;
+      old.remove();
       this.postEls.delete(data.id);
+      if (had) keepFocus((near && near.querySelector("article")) || this.threadHead.querySelector("h2"), true);
     }
     return undefined;
   }

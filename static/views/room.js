@@ -4,7 +4,7 @@
 import { h, icon, replace } from "../dom.js";
 import { errorText, currentLanguage, t } from "../i18n.js";
 import { RoomSession } from "../roomstate.js";
-import { flashNext, navigate } from "../ui.js";
+import { flashNext, keepFocus, navigate, say } from "../ui.js";
 import { ChatPanel } from "./chat.js";
 import { FilesPanel } from "./files.js";
 import { ForumPanel } from "./forum.js";
@@ -30,6 +30,7 @@ export class RoomView {
     this.ready = null;
     this.lastRest = [];
     this.lang = currentLanguage();
+    this.fresh = true; // the room was just opened: its heading takes focus once it is drawn
     this.onChange = (e) => this.changed(e.detail);
     this.session.addEventListener("change", this.onChange);
   }
@@ -45,6 +46,8 @@ export class RoomView {
       if (this.lang !== currentLanguage()) this.rebuild();
       if (!this.main.contains(this.shell)) replace(this.main, this.shell);
       this.activate(this.lastRest);
+      keepFocus(this.title, this.fresh);
+      this.fresh = false;
     });
   }
 
@@ -87,6 +90,16 @@ export class RoomView {
       h("div", { class: "room-body" }, h("section", { class: "room-main", "aria-live": "off" }, this.panelHost), chatHost));
     this.updateHead();
     replace(this.main, this.shell);
+    // The page's second skip link, past the room's tabs and posts, to the chat box.
+    const skip = document.getElementById("skip-chat");
+    if (skip) {
+      skip.textContent = t("app.skip_chat");
+      skip.hidden = false;
+      skip.onclick = (e) => {
+        e.preventDefault();
+        this.chat.focus();
+      };
+    }
   }
 
   href(tab, ...rest) {
@@ -133,6 +146,8 @@ export class RoomView {
     }
     if (!this.shell) return;
     if (kind === "room" || kind === "presence") this.updateHead();
+    // Only teachers receive reports; they hear of one wherever they are in the room.
+    if (kind === "report:new" && this.session.isTeacher) say(t("teach.new_report"));
     if (kind === "connection") {
       this.status.textContent = data.connected ? "" : t("room.reconnecting");
       this.status.classList.toggle("offline", !data.connected);
@@ -147,6 +162,11 @@ export class RoomView {
     this.panels.clear();
     if (this.chat) this.chat.destroy();
     this.session.close();
+    const skip = document.getElementById("skip-chat");
+    if (skip) {
+      skip.hidden = true;
+      skip.onclick = null;
+    }
     document.title = "Twinrooms";
   }
 }

@@ -3,7 +3,8 @@
 import { Call, MEDIA } from "../call.js";
 import { h, icon, replace } from "../dom.js";
 import { errorText, t } from "../i18n.js";
-import { announce } from "../ui.js";
+import { announce, keepFocus } from "../ui.js";
+import { CallNews } from "./callnews.js";
 import { Panel } from "./panel.js";
 import { Schedule } from "./schedule.js";
 
@@ -77,7 +78,7 @@ export class VideoPanel extends Panel {
       h("span", { class: "ctl-icon" }, icon("lock")), h("span", { class: "ctl-label" }, t("video.lock")));
     this.endBtn = h("button", { type: "button", class: "ctl", testid: "end-call", hidden: !this.session.isTeacher, onclick: () => this.endForAll() },
       h("span", { class: "ctl-icon" }, icon("x")), h("span", { class: "ctl-label" }, t("video.end")));
-    const leave = h("button", { type: "button", class: "ctl ctl-leave", testid: "leave-video", onclick: () => this.leave() },
+    const leave = this.leaveBtn = h("button", { type: "button", class: "ctl ctl-leave", testid: "leave-video", onclick: () => this.leave() },
       h("span", { class: "ctl-icon" }, icon("leave")), h("span", { class: "ctl-label" }, t("video.leave")));
     this.notice = h("p", { class: "notice call-notice", testid: "call-notice", role: "alert", hidden: true });
     this.waitingNote = h("p", { class: "notice call-waiting", testid: "call-waiting", hidden: true });
@@ -125,9 +126,12 @@ export class VideoPanel extends Panel {
       this.showError(fallback ? `${mediaErrorText(err)} ${fallback}` : `${mediaErrorText(err)} ${t("video.listen_only")}`);
     }
     this.call = call;
+    this.news = new CallNews(this.session.me.id, (id) => this.nameOf(id), () => this.session.isTeacher);
     this.wire(call);
+    const hadFocus = this.host.contains(document.activeElement);
     this.lobby.hidden = true;
     this.stage.hidden = false;
+    keepFocus(this.leaveBtn, hadFocus); // Leave took Join's place
     this.addLocalTile(call.local);
     // The room may ask pupils to arrive with the camera off; they can switch it on.
     const settings = this.session.room.settings || {};
@@ -168,6 +172,7 @@ export class VideoPanel extends Panel {
       if (d.raised) this.hands.add(d.user_id);
       else this.hands.delete(d.user_id);
       if (d.user_id === this.session.me.id) this.handBtn.setAttribute("aria-pressed", String(d.raised));
+      this.news.hand(d);
       this.renderSlots();
     });
     call.addEventListener("speaking", (e) => {
@@ -307,6 +312,7 @@ export class VideoPanel extends Panel {
 
   onState(state) {
     if (!state) return;
+    if (this.news) this.news.state(state);
     if (state.ended) {
       this.leave(true);
       this.status.textContent = t("video.ended");
@@ -420,6 +426,7 @@ export class VideoPanel extends Panel {
   async leave(quiet = false) {
     const call = this.call;
     this.call = null;
+    const hadFocus = this.host.contains(document.activeElement);
     if (call) await call.leave();
     for (const tile of this.tiles.values()) tile.video.srcObject = null;
     for (const audio of this.audios.values()) audio.srcObject = null;
@@ -435,6 +442,7 @@ export class VideoPanel extends Panel {
     this.stage.hidden = true;
     this.lobby.hidden = false;
     this.joinBtn.disabled = false;
+    keepFocus(this.joinBtn, hadFocus); // Join is back in Leave's place
     this.handBtn.setAttribute("aria-pressed", "false");
     this.screenBtn.setAttribute("aria-pressed", "false");
     if (!quiet) this.status.textContent = t("video.left");

@@ -143,8 +143,9 @@ class Visitors:
         self.base = base
         self.made: list[Visitor] = []
 
-    async def new(self, locale: str = "en-GB") -> Visitor:
-        return await new_visitor(self, locale)
+    async def new(self, locale: str = "en-GB", bypass_csp: bool = False) -> Visitor:
+        """A new user's browser; `bypass_csp` only for tests that inject a checker (axe-core)."""
+        return await new_visitor(self, locale, bypass_csp)
 
 
 @pytest.fixture
@@ -155,10 +156,11 @@ async def visitors(browser: Browser, live_server: str) -> AsyncIterator[Visitors
         await visitor.context.close()
 
 
-async def new_visitor(visitors: Visitors, locale: str) -> Visitor:
+async def new_visitor(visitors: Visitors, locale: str, bypass_csp: bool = False) -> Visitor:
     base = visitors.base
     context = await visitors.browser.new_context(
         base_url=base,
+        bypass_csp=bypass_csp,
         locale=locale,
         timezone_id="Europe/Paris",
         viewport={"width": 1280, "height": 860},
