@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := redis-server chromium postgresql
+APT_PACKAGES := redis-server chromium postgresql nginx
 SOCKETIO_CLIENT_VERSION := 4.8.1
 AXE_CORE_VERSION := 4.14.1
 
@@ -22,14 +22,16 @@ deps: $(STAMP)
 run: deps
 	$(BIN)/twinrooms serve
 
-# Debian packages the tests start for real: redis-server, chromium for the web client, and
-# PostgreSQL (its initdb and pg_ctl live in /usr/lib/postgresql/<version>/bin, off PATH).
+# Debian packages the tests start for real: redis-server, chromium for the web client,
+# PostgreSQL (its initdb and pg_ctl live in /usr/lib/postgresql/<version>/bin, off PATH), and
+# nginx in front of the cluster tests' two nodes (in /usr/sbin).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null \
 		|| missing="$$missing postgresql"; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

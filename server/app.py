@@ -87,7 +87,8 @@ def create_app(settings: Settings) -> web.Application:
         cors_allowed_origins=settings.origins,
         async_handlers=False,
         max_http_buffer_size=SOCKET_BUFFER,
-        transports=["websocket", "polling"],
+        # Long-polling needs every request of a client on one node; a cluster routes freely.
+        transports=["websocket"] if settings.clustered else ["websocket", "polling"],
         serializer=packets.Packet,  # payloads decoded by server.inputs.loads
     )
     sio.attach(app)

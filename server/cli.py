@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+import redis.asyncio
 from aiohttp import web
 
 from rooms.errors import DomainError
@@ -69,9 +70,14 @@ def serve(settings: config.Settings) -> int:
 
 
 async def preflight(settings: config.Settings) -> str:
-    """Why the shared database cannot be used (one line), or "" when it can: it is reachable,
-    lets us in, and takes the migrations (PostgreSQL's `unaccent` extension included). Checked
-    before the server starts, so a failure is one line and not a traceback from start-up."""
+    """Why a shared engine cannot be used (one line), or "" when all can: Redis answers our
+    password, and the database is reachable, lets us in and takes the migrations (PostgreSQL's
+    `unaccent` extension included). Checked before the server starts, so a failure is one line
+    and not a traceback from start-up."""
+    if settings.clustered:
+        problem = await redis_problem(settings.redis_url)
+        if problem:
+            return f"{config.PREFIX}REDIS_URL: cannot use Redis: {problem}"
     if not settings.database_url.startswith("postgresql://"):
         return ""
     store = open_store(settings)
@@ -80,6 +86,18 @@ async def preflight(settings: config.Settings) -> str:
     except Exception as exc:  # any failure to connect or migrate is the operator's to fix
         return f"{config.PREFIX}DATABASE_URL: cannot use the database: {_one_line(exc)}"
     await store.close()
+    return ""
+
+
+async def redis_problem(url: str) -> str:
+    """Why Redis at `url` cannot be used (refused, a wrong or missing password), or ""."""
+    client = redis.asyncio.from_url(url, socket_connect_timeout=2, socket_timeout=2, protocol=2)
+    try:
+        await client.ping()
+    except Exception as exc:  # refused, NOAUTH, WRONGPASS, a bad URL: the operator's to fix
+        return _one_line(exc)
+    finally:
+        await client.aclose()
     return ""
 
 

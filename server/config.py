@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
+import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ class Settings:
     port: int = 8080
     database_url: str = ""
     redis_url: str = ""
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    node_id: str = ""
     public_url: str = ""
     allowed_origins: tuple[str, ...] = ()
     signup: str = "open"
@@ -67,6 +71,11 @@ class Settings:
         return self.public_url.startswith("https://")
 
     @property
+    def clustered(self) -> bool:
+        """Whether this node is one of several sharing Redis, PostgreSQL and object storage."""
+        return bool(self.redis_url)
+
+    @property
     def database_path(self) -> Path:
         if self.database_url.startswith("sqlite:///"):
             return Path(self.database_url.removeprefix("sqlite:///"))
@@ -92,6 +101,16 @@ def _bool(text: str) -> bool:
 
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part, strict=False) for part in _csv(text))
+
+
+def _node_id(text: str) -> str:
+    if not text or len(text) > 64 or not all(c.isalnum() or c in "-_.:" for c in text):
+        raise ValueError("1 to 64 letters, digits, '-', '_', '.' or ':'")
+    return text
 
 
 def _ice(text: str) -> list[dict[str, Any]]:
@@ -124,6 +143,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "port": _int,
     "database_url": str,
     "redis_url": str,
+    "trusted_proxies": _networks,
+    "node_id": _node_id,
     "public_url": str,
     "allowed_origins": _csv,
     "signup": _choice("open", "closed"),
@@ -183,6 +204,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         parsed["public_url"] = f"http://{shown}:{port}"
     parsed["public_url"] = parsed["public_url"].rstrip("/")
     secret = _secret_key(raw.get("secret_key", ""), data_dir, bool(parsed.get("redis_url")))
+    if not parsed.get("node_id"):
+        # Unique per process: a restarted node is a new publisher on the bus (its counter restarts).
+        parsed["node_id"] = f"{socket.gethostname()[:40]}:{port}:{secrets.token_hex(3)}"
     return Settings(data_dir=data_dir, secret_key=secret, **parsed)
 
 
@@ -207,8 +231,13 @@ def _check(parsed: dict[str, Any]) -> None:
     url = parsed.get("database_url", "")
     if url and not url.startswith(("sqlite:///", "postgresql://")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://")
-    if parsed.get("redis_url"):
-        raise ConfigError(f"{PREFIX}REDIS_URL: cluster mode is not in this release yet")
+    redis = parsed.get("redis_url", "")
+    if redis:
+        if urlsplit(redis).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
+        if not url.startswith("postgresql://"):
+            # Nodes on node-local data would silently split the rooms between them.
+            raise ConfigError(f"{PREFIX}REDIS_URL needs a postgresql:// {PREFIX}DATABASE_URL")
     token = parsed.get("metrics_token", "")
     if token and len(token) < 32:
         raise ConfigError(f"{PREFIX}METRICS_TOKEN must be at least 32 characters")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+import ipaddress
+
+from aiohttp import hdrs, web
 
 from rooms.errors import NotSignedIn
 from rooms.models import User
@@ -50,7 +52,34 @@ def clear_session(response: web.StreamResponse) -> None:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The address a request came from. Behind proxies listed in `TRUSTED_PROXIES`, it is the
+    right-most `X-Forwarded-For` address that is not one of them (what the outermost trusted
+    proxy saw); from any other peer the header is ignored, since anyone can write it."""
+    peer = request.remote or "unknown"
+    trusted = request.app[SETTINGS].trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [
+        hop.strip()
+        for line in request.headers.getall(hdrs.X_FORWARDED_FOR, [])
+        for hop in line.split(",")
+    ]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop if _address(hop) is not None else peer
+    return peer
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(text: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    address = _address(text)
+    return address is not None and any(address in network for network in networks)
 
 
 async def limit(request: web.Request, bucket: str, rate: Rate, *keys: str) -> None:

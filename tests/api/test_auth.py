@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from ipaddress import ip_network
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -138,4 +139,35 @@ async def test_login_is_rate_limited_per_username_with_retry_after(settings: Set
     response = await client.post("/api/auth/login", json={"username": "x", "password": "y" * 8})
     assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
     assert (await response.json())["error"]["code"] == "rate_limited"
+    await client.close()
+
+
+async def _login_from(client: TestClient, forwarded: str) -> int:
+    response = await client.post(
+        "/api/auth/login",
+        json={"username": f"x{forwarded}", "password": "y" * 8},
+        headers={"X-Forwarded-For": forwarded},
+    )
+    return response.status
+
+
+async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(settings: Settings) -> None:
+    # Per-IP signup limit: the login bucket is also keyed by username, so vary the usernames.
+    _, client = await _server(replace(settings, rate_login=Rate(2, 60)))
+    # Untrusted peer: the header is ignored, so two "different" clients share one bucket.
+    assert [await _login_from(client, ip) for ip in ("10.1.1.1", "10.2.2.2", "10.3.3.3")] == [
+        401,
+        401,
+        429,
+    ]
+    await client.close()
+    trusting = replace(
+        settings, rate_login=Rate(2, 60), trusted_proxies=(ip_network("127.0.0.0/8"),)
+    )
+    _, client = await _server(trusting)
+    for ip in ("10.1.1.1", "10.2.2.2", "10.3.3.3"):
+        assert await _login_from(client, ip) == 401
+    # A spoofed hop to the left of what the trusted proxy saw changes nothing.
+    assert await _login_from(client, "6.6.6.6, 10.1.1.1") == 401
+    assert await _login_from(client, "7.7.7.7, 10.1.1.1") == 429
     await client.close()

@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from tests.pg import PgServer
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -139,3 +140,38 @@ def test_admin_creates_the_first_accounts(tmp_path: Path) -> None:
         timeout=30,
     )
     assert again.returncode == 1 and "taken" in again.stderr
+
+
+def _serve_clustered(tmp_path: Path, redis_url: str) -> list[str]:
+    env = environment(
+        tmp_path,
+        TWINROOMS_PORT=str(free_port()),
+        TWINROOMS_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/twinrooms",
+        TWINROOMS_SECRET_KEY="s" * 32,
+        TWINROOMS_REDIS_URL=redis_url,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    return [line for line in done.stderr.splitlines() if not line[:4].isdigit()]
+
+
+def test_a_refused_or_passwordless_redis_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    [refused] = _serve_clustered(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
+    assert refused.startswith("twinrooms: TWINROOMS_REDIS_URL: cannot use Redis: "), refused
+    redis = RedisServer()
+    redis.start()
+    try:
+        [no_auth] = _serve_clustered(tmp_path, f"redis://127.0.0.1:{redis.port}/0")
+        [wrong] = _serve_clustered(tmp_path, f"redis://:wrong-one@127.0.0.1:{redis.port}/0")
+    finally:
+        redis.stop()
+    assert no_auth.startswith("twinrooms: TWINROOMS_REDIS_URL: cannot use Redis: ")
+    assert "Authentication required" in no_auth, no_auth
+    assert wrong.startswith("twinrooms: TWINROOMS_REDIS_URL: cannot use Redis: ")
+    assert "wrong-one" not in wrong

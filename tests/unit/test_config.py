@@ -84,3 +84,60 @@ def test_a_bad_value_fails_with_one_clear_line(
     with pytest.raises(ConfigError) as caught:
         load({"TWINROOMS_DATA_DIR": str(tmp_path), f"TWINROOMS_{name}": value})
     assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+PG = "postgresql://u:p@127.0.0.1:5432/db"
+KEY = "k" * 32
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({}, "needs a postgresql://"),
+        ({"TWINROOMS_DATABASE_URL": "sqlite:///x.db"}, "needs a postgresql://"),
+        ({"TWINROOMS_DATABASE_URL": PG}, "SECRET_KEY is required"),
+        (
+            {
+                "TWINROOMS_DATABASE_URL": PG,
+                "TWINROOMS_SECRET_KEY": KEY,
+                "TWINROOMS_REDIS_URL": "http://x",
+            },
+            "must start with redis://",
+        ),
+    ],
+)
+def test_cluster_mode_refuses_node_local_data_and_a_generated_key(
+    tmp_path: Path, extra: dict[str, str], says: str
+) -> None:
+    env = {
+        "TWINROOMS_DATA_DIR": str(tmp_path),
+        "TWINROOMS_REDIS_URL": "redis://127.0.0.1:1",
+        **extra,
+    }
+    with pytest.raises(ConfigError) as caught:
+        load(env)
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_cluster_settings_and_a_node_id_unique_per_process(tmp_path: Path) -> None:
+    env = {
+        "TWINROOMS_DATA_DIR": str(tmp_path),
+        "TWINROOMS_REDIS_URL": "redis://:pw@127.0.0.1:6379/0",
+        "TWINROOMS_DATABASE_URL": PG,
+        "TWINROOMS_SECRET_KEY": KEY,
+        "TWINROOMS_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
+    }
+    first, second = load(env), load(env)
+    assert first.clustered and first.node_id != second.node_id
+    assert [str(n) for n in first.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32"]
+    assert load({**env, "TWINROOMS_NODE_ID": "node-a"}).node_id == "node-a"
+    assert not load({"TWINROOMS_DATA_DIR": str(tmp_path)}).clustered
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("TRUSTED_PROXIES", "10.0.0.0/33"), ("NODE_ID", "a b"), ("NODE_ID", "")]
+)
+def test_bad_cluster_values_fail_with_one_line(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"TWINROOMS_DATA_DIR": str(tmp_path), f"TWINROOMS_{name}": value})
+    assert "is not valid" in str(caught.value) and "\n" not in str(caught.value)
