@@ -38,6 +38,18 @@ class EventLog:
         row = await self.db.fetchone("SELECT last_seq FROM rooms WHERE id = ?", (room_id,))
         return int(row["last_seq"]) if row is not None else 0
 
+    async def latest_of(self, room_ids: list[str]) -> dict[str, int]:
+        """The latest sequence number of each room that still exists (a tail check's reading)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(room_ids), 500):
+            chunk = room_ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT id, last_seq FROM rooms WHERE id IN ({marks})", tuple(chunk)
+            )
+            found.update((row["id"], int(row["last_seq"])) for row in rows)
+        return found
+
     async def raw(self, room_id: str, after: int, upto: int) -> list[RoomEvent]:
         """The room's events with `after < seq <= upto` (at most `MAX_MISSED`), in order, exactly
         as they went out live: for a node filling a hole in the live stream it relays, never for

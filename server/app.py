@@ -23,6 +23,9 @@ from rooms.store.postgres import PostgresStore
 from rooms.store.sqlite import SqliteStore
 from rooms.tokens import Tokens
 from server import filestore, middleware
+from server.cluster.bus import redis_client
+from server.cluster.limits import SharedRateLimiter
+from server.cluster.node import ClusterNode
 from server.config import Settings
 from server.keys import METRICS, SERVICES, SETTINGS, SIO, Services
 from server.metrics import Metrics
@@ -37,7 +40,11 @@ SOCKET_BUFFER = 64 * 1024  # events are small; files travel over HTTP
 SERVER_NAME = "twinrooms"
 
 
-def build_services(settings: Settings, clock: Callable[[], float] = time.time) -> Services:
+def build_services(
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+    limiter: RateLimiter | None = None,
+) -> Services:
     """The domain services on an unopened database (opened by the app's cleanup context)."""
     db = open_store(settings, clock)
     accounts = Accounts(
@@ -54,7 +61,7 @@ def build_services(settings: Settings, clock: Callable[[], float] = time.time) -
         rooms=rooms_,
         invites=Invites(db, rooms_, accounts, clock=clock),
         tokens=Tokens(settings.secret_key, lifetime=settings.token_seconds, clock=clock),
-        limiter=RateLimiter(clock=clock),
+        limiter=limiter or RateLimiter(clock=clock),
         forum=forum_,
         moderation=Moderation(db, rooms_, forum_, clock=clock),
         search=Search(db, rooms_),
@@ -80,8 +87,11 @@ def create_app(settings: Settings) -> web.Application:
             middleware.live_effects,
         ],
     )
-    services = build_services(settings)
     metrics = Metrics()
+    limiter: RateLimiter | None = None
+    if settings.clustered:
+        limiter = SharedRateLimiter(redis_client(settings.redis_url), metrics.ratelimit_fallback)
+    services = build_services(settings, limiter=limiter)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=settings.origins,
@@ -93,6 +103,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app)
     hub = Hub(sio, services, metrics, settings)
+    if settings.clustered:
+        hub.cluster = ClusterNode(settings, hub, EventLog(services.db), metrics)
+        hub.dispatcher.peers = hub.cluster
     hub.register(room_events.handlers(hub, EventLog(services.db)))
     hub.register(forum_events.handlers(services.forum))
     app[SETTINGS], app[SERVICES], app[METRICS], app[SIO], app[HUB] = (
@@ -135,3 +148,6 @@ async def _realtime(app: web.Application) -> AsyncIterator[None]:
     await app[HUB].start()
     yield
     await app[HUB].stop()
+    limiter = app[SERVICES].limiter
+    if isinstance(limiter, SharedRateLimiter):
+        await limiter.client.aclose()

@@ -29,5 +29,22 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.bus_rejected = Counter(
+            "twinrooms_bus_rejected",
+            "Cluster bus messages dropped before any effect, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.bus_dropped = Counter(
+            "twinrooms_bus_dropped",
+            "Cluster bus messages never published (outbox full, or Redis away too long)",
+            registry=self.registry,
+        )
+        self.ratelimit_fallback = Counter(
+            "twinrooms_ratelimit_local",
+            "Rate-limit checks made on this node alone because Redis failed",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

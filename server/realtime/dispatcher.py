@@ -50,12 +50,19 @@ class LiveMedia(Protocol):
     async def room_deleted(self, room_id: str) -> None: ...
 
 
+class Peers(Protocol):
+    """The other nodes of a cluster: they hear of each local commit once it is applied here."""
+
+    def share(self, commit: Commit) -> None: ...
+
+
 class Dispatcher:
     """Feeds committed events to the sequencer and applies live effects to the hub and calls."""
 
     def __init__(self, hub: Hub, log_: EventLog) -> None:
         self.hub = hub
         self.media: LiveMedia | None = None  # the calls, once live media is installed
+        self.peers: Peers | None = None  # the other nodes of a cluster
         self.sequencer = Sequencer(log_.latest, log_.raw, self.deliver)
         self._outbox: asyncio.Queue[Commit] = asyncio.Queue()
         self._queued = 0
@@ -103,6 +110,8 @@ class Dispatcher:
                     await self.sequencer.feed(event)
                 for effect in commit.effects:
                     await self.apply(effect)
+                if self.peers is not None:
+                    self.peers.share(commit)
             except Exception:  # clients resume with `since`; the next commit goes on
                 log.exception("applying a commit failed")
             finally:
@@ -122,7 +131,7 @@ class Dispatcher:
 
     async def deliver(self, event: RoomEvent) -> None:
         """The sequencer's output: emit the event to the room, then apply its live effect."""
-        await self.hub.emit(event.event, event.data, room=event.room_id)
+        await self.hub.emit(event.event, event.data, room=event.room_id, local=True)
         effect = of_event(event.event, event.data)
         if effect is not None:
             await self.apply(effect)

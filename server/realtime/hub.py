@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 from aiohttp import web
@@ -28,6 +28,9 @@ from server.realtime.connections import Connections
 from server.realtime.dispatcher import Dispatcher
 from server.realtime.limits import EventLimits
 from server.realtime.presence import Presence
+
+if TYPE_CHECKING:
+    from server.cluster.node import ClusterNode
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ class Hub:
         self.dispatcher = Dispatcher(self, EventLog(services.db))
         self.sequencer = self.dispatcher.sequencer
         self._sweeper: asyncio.Task[None] | None = None
+        self.cluster: ClusterNode | None = None  # set by `create_app` in cluster mode
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         services.db.on_commit(self.dispatcher.committed)
@@ -110,6 +114,8 @@ class Hub:
 
     async def start(self) -> None:
         await self.dispatcher.start()
+        if self.cluster is not None:
+            await self.cluster.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="session-sweep")
 
     async def stop(self) -> None:
@@ -117,17 +123,29 @@ class Hub:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.dispatcher.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
 
     # The seam: every emit, subscription and disconnect of the node passes here.
 
     async def emit(
-        self, event: str, data: Any, *, room: str | None = None, to: str | None = None
+        self,
+        event: str,
+        data: Any,
+        *,
+        room: str | None = None,
+        to: str | None = None,
+        local: bool = False,
     ) -> None:
         """Send `event` to the sockets in a room's channel (`room`, a room id) or to one socket
-        (`to`, its sid); exactly one of the two."""
+        (`to`, its sid); exactly one of the two. In a cluster the other nodes send it to their
+        sockets too, unless `local`: what every node does anyway (a sequenced event, a live
+        effect, presence) is sent by each to its own sockets only."""
         if (room is None) == (to is None):
             raise ValueError("emit: either room or to")
         await self.sio.emit(event, data, to=room_channel(room) if room is not None else to)
+        if self.cluster is not None and not local and (to is None or not self.connected(to)):
+            self.cluster.emitted(event, data, room, to)
 
     async def enter(self, sid: str, room_id: str) -> None:
         """Put a socket in the room's channel."""
@@ -199,7 +217,17 @@ class Hub:
         self.metrics.rooms_online.set(self.presence.room_count())
 
     async def broadcast_presence(self, room_id: str) -> None:
-        await self.emit("presence", self.presence.payload(room_id), room=room_id)
+        """Who is online in the room changed here: tell the room (over every node)."""
+        if self.cluster is not None:
+            await self.cluster.presence_changed(room_id)
+        else:
+            await self.emit("presence", self.presence.payload(room_id), room=room_id)
+
+    async def presence_payload(self, room_id: str) -> dict[str, Any]:
+        """Who is online in the room, over every node of a cluster."""
+        if self.cluster is not None:
+            return await self.cluster.presence_payload(room_id)
+        return self.presence.payload(room_id)
 
     async def to_teachers(self, room_id: str, event: str, data: dict[str, Any]) -> None:
         """Emit to the sockets of the room's online teachers only (their role read now)."""
@@ -207,7 +235,7 @@ class Hub:
             role = await self.services.rooms.role(room_id, member["id"])
             if role is not None and may(role, Action.MODERATE):
                 for sid in self.presence.sockets_of(room_id, member["id"]):
-                    await self.emit(event, data, to=sid)
+                    await self.emit(event, data, to=sid, local=True)
 
     def connected(self, sid: str) -> bool:
         """Whether the socket is still connected (and signed in)."""
@@ -218,13 +246,15 @@ class Hub:
         presence at once, and tell the room."""
         notice = {"room_id": room_id, "action": "remove", "user_id": user_id, "by": by}
         for sid in self.presence.sockets_of(room_id, user_id):
-            await self.emit("moderation", notice, to=sid)
+            await self.emit("moderation", notice, to=sid, local=True)
             await self.leave(sid, room_id)
-        await self.emit("moderation", notice, room=room_id)
+        await self.emit("moderation", notice, room=room_id, local=True)
 
     async def close_room(self, room_id: str) -> None:
         """The room was deleted: tell its sockets here and take them all out of it."""
-        await self.emit("room:delete", {"id": room_id, "room_id": room_id}, room=room_id)
+        await self.emit(
+            "room:delete", {"id": room_id, "room_id": room_id}, room=room_id, local=True
+        )
         for sid in self.presence.all_sockets(room_id):
             await self.leave(sid, room_id)
 

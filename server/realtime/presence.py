@@ -46,6 +46,14 @@ class Presence:
     def all_sockets(self, room_id: str) -> list[str]:
         return sorted(sid for sids in self._sockets.get(room_id, {}).values() for sid in sids)
 
+    def sockets_in(self, room_id: str) -> bool:
+        """Whether any socket here is in the room's presence."""
+        return room_id in self._sockets
+
+    def room_ids(self) -> list[str]:
+        """The rooms with someone online on this node."""
+        return list(self._rooms)
+
     def users(self, room_id: str) -> list[dict[str, Any]]:
         return list(self._rooms.get(room_id, {}).values())
 

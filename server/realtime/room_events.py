@@ -32,7 +32,10 @@ def handlers(hub: Hub, log: EventLog) -> dict[str, Handler]:
             if request.since is not None
             else ([], False)
         )
-        reply: dict[str, Any] = {"presence": hub.presence.payload(request.room_id), "seq": seq}
+        reply: dict[str, Any] = {
+            "presence": await hub.presence_payload(request.room_id),
+            "seq": seq,
+        }
         return {**reply, "missed": missed, "has_more": has_more}
 
     async def leave_room(caller: Caller, data: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from server.errors import http_error
 from server.keys import METRICS, SERVICES, SETTINGS
+from server.realtime.hub import HUB
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 CLIENT_CSP = (
@@ -32,8 +33,13 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """`ok` while the database answers; 503 `unavailable` (from the store) while it does not."""
+    """`ok` while the database answers; 503 `unavailable` (from the store) while it does not. A
+    cluster node without Redis still serves its own clients: `degraded`, with 200 so that the
+    load balancer keeps sending it traffic."""
     await request.app[SERVICES].db.fetchone("SELECT 1")
+    cluster = request.app[HUB].cluster
+    if cluster is not None and not cluster.up:
+        return web.json_response({"status": "degraded", "redis": "down"})
     return web.json_response({"status": "ok"})
 
 
