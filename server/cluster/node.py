@@ -169,6 +169,7 @@ class ClusterNode:
         await self._round()
         await self.tail_check()
         for room_id in self.hub.presence.room_ids():
+            self.bus.publish("presence", {"room_id": room_id})  # others read our share again
             await self.push_presence(room_id)
 
     def _spawn(self, step: Any) -> None:

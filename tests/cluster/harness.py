@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,6 +222,7 @@ class Cluster:
         if self.nginx is not None:
             self.nginx.terminate()
             self.nginx.wait(timeout=10)
+            self.nginx = None
         shutil.rmtree(self.root, ignore_errors=True)
 
     async def metrics(self, node: Node) -> str:

@@ -45,7 +45,8 @@ def online(inbox: Inbox, *user_ids: str) -> Callable[[str, Any], bool]:
 async def room_with_pupil(
     start: Start, people: People, **settings: str
 ) -> tuple[Cluster, Visitor, Visitor, str]:
-    cluster = await start(**settings)
+    # Sessions are checked rarely: a socket closed at logout is closed by the bus, not a sweep.
+    cluster = await start(**{"session_check_seconds": "600", **settings})
     teacher = await people(cluster.url("b"))
     room = await teacher.call("POST", "/api/rooms", {"name": "Rivers"}, status=201)
     pupil = await pupil_in(people, teacher, room["id"], cluster.url("a"))
@@ -62,21 +63,51 @@ async def test_presence_and_chat_cross_nodes_in_order_without_holes(
     assert (await ack(on_b, "room:join", {"room_id": room_id}))["ok"]
     await inbox_a.wait_for(online(inbox_a, pupil.id, teacher.id))
     await inbox_b.wait_for(online(inbox_b, pupil.id, teacher.id))
-    sent = []
     for i in range(10):
         sio = on_a if i % 2 else on_b
         reply = await ack(sio, "chat:send", {"room_id": room_id, "body": f"message {i}"})
         assert reply["ok"], reply
-        sent.append(reply["post"]["room_seq"] if "room_seq" in reply["post"] else None)
     for inbox in (inbox_a, inbox_b):
-        await inbox.wait_for(
-            lambda e, d: (
-                e == "post:new"
-                and d.get("post", d).get("body_text", "") == "message 9"
-                or (e == "post:new" and "message 9" in str(d))
-            )
-        )
-        got = seqs(inbox, room_id)
-        assert got == list(range(got[0], got[0] + len(got))), got  # strictly increasing, no hole
+        await inbox.wait_for(lambda e, d: e == "post:new" and "message 9" in str(d))
+        assert_in_order_without_holes(inbox, room_id)
         bodies = [str(d) for e, d in inbox.items if e == "post:new"]
         assert len(bodies) == 10 and all(f"message {i}" in bodies[i] for i in range(10))
+
+
+def assert_in_order_without_holes(inbox: Inbox, room_id: str) -> None:
+    got = seqs(inbox, room_id)
+    assert got == list(range(got[0], got[0] + len(got))), got
+
+
+async def test_a_removal_on_b_reaches_the_pupil_on_a_first_and_last(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher, pupil, room_id = await room_with_pupil(start_cluster, people)
+    on_a, on_b = await pupil.connect(), await teacher.connect()
+    witness = await teacher.connect(cluster.url("a"))  # the teacher's second tab, on node A
+    inbox_a, inbox_w = record(on_a), record(witness)
+    for sio in (on_a, on_b, witness):
+        assert (await ack(sio, "room:join", {"room_id": room_id}))["ok"]
+    await inbox_a.wait_for(online(inbox_a, pupil.id, teacher.id))
+    await teacher.call("DELETE", f"/api/rooms/{room_id}/members/{pupil.id}", status=204)
+    notice = await inbox_a.wait_for(lambda e, d: e == "moderation", within=5)
+    assert notice["action"] == "remove" and notice["user_id"] == pupil.id
+    heard = len(inbox_a.items)
+    # The room goes on talking; the teacher's socket on node A hears it, the pupil's does not.
+    assert (await ack(on_b, "chat:send", {"room_id": room_id, "body": "after"}))["ok"]
+    await inbox_w.wait_for(lambda e, d: e == "post:new" and "after" in str(d))
+    later = [e for e, d in inbox_a.items[heard:] if isinstance(d, dict) and d.get("room_id")]
+    assert later == []
+    again = await ack(on_a, "room:join", {"room_id": room_id})
+    assert again["ok"] is False and again["error"]["code"] == "not_found"
+
+
+async def test_a_logout_on_b_closes_the_sessions_socket_on_a(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, _, pupil, _ = await room_with_pupil(start_cluster, people)
+    on_a = await pupil.connect()
+    closed = asyncio.Event()
+    on_a.on("disconnect", closed.set)
+    await pupil.call("POST", "/api/auth/logout", status=204, base=cluster.url("b"))
+    await asyncio.wait_for(closed.wait(), 5)  # the session sweep would take 600 s here
