@@ -1,9 +1,10 @@
 """Classroom rules of a live call: who gets in (lobby, lock), and what teachers may do to it.
 
 Teachers (`Action.MODERATE`) mute and unmute a participant's audio, stop and allow their video,
-remove them from the session, admit or turn away pupils in the lobby, and lock the session;
-any participant raises a hand. Audio and video follow the forum's mute rule (`require_silence`:
-members and guests; the owner also teachers; nobody the owner), except on one's own media.
+remove them from the session, admit or turn away pupils in the lobby, lock the session, and mute
+everyone they may mute at once (`mute_all`); any participant raises a hand. Audio and video follow
+the forum's mute rule (`require_silence`: members and guests; the owner also teachers; nobody the
+owner), except on one's own media.
 Each change reaches the room as a live `moderation` event.
 """
 
@@ -25,7 +26,8 @@ from server.realtime.ice import client_ice_servers
 Effect = Callable[[Call, Caller, str, str], Awaitable[None]]  # (call, actor, role, target)
 USER_ACTIONS = ("mute", "unmute", "video_off", "video_on", "session_remove")
 LOBBY_ACTIONS = ("lobby_admit", "lobby_deny")
-ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, "lock", "unlock")
+ROOM_ACTIONS = ("lock", "unlock", "mute_all")  # no `user_id`: they act on the whole call
+ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, *ROOM_ACTIONS)
 
 
 class Classroom:
@@ -85,21 +87,48 @@ class Classroom:
 
     async def moderate(
         self, caller: Caller, room_id: str, action: str, user_id: str | None
-    ) -> None:
-        """Apply a teacher's control to the room's call and tell the room."""
+    ) -> dict[str, Any]:
+        """Apply a teacher's control to the room's call and tell the room; returns what the ack
+        adds (`mute_all`: `{muted: [user ids]}`)."""
         role = await self.calls.rooms.require(caller.user, room_id, Action.MODERATE)
+        if action == "mute_all":
+            return await self._mute_all(caller, room_id, role)
         effect = self._effects.get(action)
         if effect is None:
             raise Invalid(f"action: one of {', '.join(ACTIONS)}.")
-        if user_id is None and action not in ("lock", "unlock"):
+        if user_id is None and action not in ROOM_ACTIONS:
             raise Invalid("user_id: required for this action.")
         call = self.calls.live(room_id)
         await effect(call, caller, role, user_id or "")
         notice: dict[str, Any] = {"room_id": room_id, "action": action, "by": caller.user.id}
-        if user_id is not None and action not in ("lock", "unlock"):
+        if user_id is not None and action not in ROOM_ACTIONS:
             notice["user_id"] = user_id
         await self.calls.hub.sio.emit("moderation", notice, room=room_channel(room_id))
         await self.calls.broadcast_state(call)
+        return {}
+
+    async def _mute_all(self, caller: Caller, room_id: str, role: str) -> dict[str, Any]:
+        """Mute every participant the caller may mute (the forum's rule), never the caller: each
+        one is told as by a `mute` of their own, so clients need nothing new to show it."""
+        call = self.calls.live(room_id)
+        targets: dict[str, str] = {}  # user id -> room role of one of their seats
+        for seat in call.seats.values():
+            if seat.user_id != caller.user.id and may_silence(role, seat.role):
+                targets[seat.user_id] = seat.role
+        mute = self._effects["mute"]
+        for user_id in sorted(targets):
+            await mute(call, caller, role, user_id)
+        channel = room_channel(room_id)
+        for user_id in sorted(targets):
+            notice = {
+                "room_id": room_id,
+                "action": "mute",
+                "user_id": user_id,
+                "by": caller.user.id,
+            }
+            await self.calls.hub.sio.emit("moderation", notice, room=channel)
+        await self.calls.broadcast_state(call)
+        return {"muted": sorted(targets)}
 
     def _media(self, kind: Kind, on: bool) -> Effect:
         async def apply(call: Call, caller: Caller, role: str, user_id: str) -> None:
@@ -166,3 +195,12 @@ class Classroom:
             self.calls.sfu.spotlight(call.session.id, participant)
         call.spotlight = user_id
         await self.calls.broadcast_state(call)
+
+
+def may_silence(actor: str, target: str) -> bool:
+    """Whether `require_silence` lets `actor` mute `target`."""
+    try:
+        require_silence(actor, target)
+    except Forbidden:
+        return False
+    return True
