@@ -24,7 +24,8 @@ from server.realtime.hub import Caller, room_channel
 from server.realtime.ice import client_ice_servers
 
 Effect = Callable[[Call, Caller, str, str], Awaitable[None]]  # (call, actor, role, target)
-USER_ACTIONS = ("mute", "unmute", "video_off", "video_on", "session_remove")
+MEDIA_ACTIONS = ("mute", "unmute", "video_off", "video_on")
+USER_ACTIONS = (*MEDIA_ACTIONS, "session_remove")
 LOBBY_ACTIONS = ("lobby_admit", "lobby_deny")
 ROOM_ACTIONS = ("lock", "unlock", "mute_all")  # no `user_id`: they act on the whole call
 ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, *ROOM_ACTIONS)
@@ -90,7 +91,10 @@ class Classroom:
     ) -> dict[str, Any]:
         """Apply a teacher's control to the room's call and tell the room; returns what the ack
         adds (`mute_all`: `{muted: [user ids]}`)."""
-        role = await self.calls.rooms.require(caller.user, room_id, Action.MODERATE)
+        # One's own microphone and camera are one's own: any participant switches them.
+        own = action in MEDIA_ACTIONS and user_id == caller.user.id
+        need = Action.JOIN_SESSION if own else Action.MODERATE
+        role = await self.calls.rooms.require(caller.user, room_id, need)
         if action == "mute_all":
             return await self._mute_all(caller, room_id, role)
         effect = self._effects.get(action)
@@ -133,9 +137,26 @@ class Classroom:
     def _media(self, kind: Kind, on: bool) -> Effect:
         async def apply(call: Call, caller: Caller, role: str, user_id: str) -> None:
             seats = self._seats(call, user_id)
-            if user_id != caller.user.id:  # one's own microphone and camera are one's own
+            own = user_id == caller.user.id
+            muted, by_self = call.muted[kind], call.self_muted[kind]
+            if not own:
                 require_silence(role, seats[0].role)  # as for forum mutes
-            (call.muted[kind].discard if on else call.muted[kind].add)(user_id)
+            elif (
+                on
+                and user_id in muted
+                and user_id not in by_self
+                and not may(role, Action.MODERATE)
+            ):
+                raise Forbidden("A teacher switched this off.")
+            if on:
+                muted.discard(user_id)
+                by_self.discard(user_id)
+            else:
+                if not own:
+                    by_self.discard(user_id)  # a teacher's mute holds from now on
+                elif user_id not in muted:
+                    by_self.add(user_id)
+                muted.add(user_id)
             with media_errors():
                 for seat in seats:
                     switch = self.calls.sfu.unmute if on else self.calls.sfu.mute

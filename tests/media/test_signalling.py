@@ -255,6 +255,38 @@ async def test_mute_everyone_mutes_whom_the_teacher_may_mute_and_stops_their_aud
 
 
 @pytest.mark.timeout(60)
+async def test_pupils_switch_their_own_media_but_not_back_on_past_a_teacher(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    # A pupil's camera off reaches everyone (their tile shows initials), and on again.
+    await pupil.must("media:video_off", user_id=pupil.id)
+    state = await teacher.inbox.wait_for(
+        lambda e, d: e == "media:state" and pupil.id in d["video_off"]
+    )
+    assert state["video_off"] == [pupil.id]
+    await pupil.must("media:moderate", action="video_on", user_id=pupil.id)
+    await teacher.inbox.wait_for(lambda e, d: e == "media:state" and d["video_off"] == [])
+    await pupil.must("media:mute", user_id=pupil.id)
+    await pupil.must("media:unmute", user_id=pupil.id)
+
+    # What a teacher switched off stays off, even after the pupil's own switch.
+    await teacher.must("media:mute", user_id=pupil.id)
+    refused = await pupil.ask("media:unmute", user_id=pupil.id)
+    assert refused["error"]["code"] == "forbidden"
+    await pupil.must("media:video_off", user_id=pupil.id)
+    await teacher.must("media:video_off", user_id=pupil.id)
+    refused = await pupil.ask("media:video_on", user_id=pupil.id)
+    assert refused["error"]["code"] == "forbidden"
+    assert (await pupil.ask("media:mute_all"))["error"]["code"] == "forbidden"
+    await teacher.must("media:unmute", user_id=pupil.id)
+    await pupil.must("media:mute", user_id=pupil.id)
+    await pupil.must("media:unmute", user_id=pupil.id)
+
+
+@pytest.mark.timeout(60)
 async def test_malformed_sdp_gets_an_error_ack_and_the_call_goes_on(
     class_call: tuple[Participant, Participant],
 ) -> None:
