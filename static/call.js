@@ -18,6 +18,7 @@ export const MEDIA = {
   speaking: "media:speaking", // server -> client: who is speaking now
   replaced: "media:replaced", // server -> client: another tab of ours took our seat
   mute: "media:mute",
+  muteAll: "media:mute_all",
   unmute: "media:unmute",
   videoOff: "media:video_off",
   videoOn: "media:video_on",
@@ -42,6 +43,28 @@ function gathered(pc, ms = 5000) {
     pc.addEventListener("icegatheringstatechange", done);
     setTimeout(resolve, ms);
   });
+}
+
+// Camera and/or microphone, optionally from chosen devices. A remembered device that is gone
+// (unplugged since) is no reason to fail: unless `strict`, the browser's default is used then.
+// (Chromium does not honour `ideal` device ids, hence `exact` and the second try.)
+export async function captureMedia({ audio = true, video = true, audioDevice = "", videoDevice = "", strict = false } = {}) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    const err = new Error("no mediaDevices");
+    err.name = "NotSupportedError";
+    throw err;
+  }
+  const ask = (mic, cam) => navigator.mediaDevices.getUserMedia({
+    audio: audio ? { echoCancellation: true, noiseSuppression: true, ...(mic ? { deviceId: { exact: mic } } : {}) } : false,
+    video: video ? { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 }, ...(cam ? { deviceId: { exact: cam } } : {}) } : false,
+  });
+  try {
+    return await ask(audioDevice, videoDevice);
+  } catch (err) {
+    const gone = err && (err.name === "OverconstrainedError" || err.name === "NotFoundError");
+    if (strict || !gone || !(audioDevice || videoDevice)) throw err;
+    return ask("", "");
+  }
 }
 
 export class Call extends EventTarget {
@@ -73,17 +96,14 @@ export class Call extends EventTarget {
   }
 
   // Ask for camera and/or microphone; rethrows the browser's error for the view to explain.
-  async capture({ audio = true, video = true } = {}) {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      const err = new Error("no mediaDevices");
-      err.name = "NotSupportedError";
-      throw err;
-    }
-    this.local = await navigator.mediaDevices.getUserMedia({
-      audio: audio ? { echoCancellation: true, noiseSuppression: true } : false,
-      video: video ? { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } : false,
-    });
+  async capture(options = {}) {
+    this.local = await captureMedia(options);
     return this.local;
+  }
+
+  // Send a stream captured beforehand (the lobby's preview) instead of capturing again.
+  useStream(stream) {
+    this.local = stream;
   }
 
   async join() {

@@ -49,6 +49,10 @@ class Call:
     admitted: set[str] = field(default_factory=set)
     hands: set[str] = field(default_factory=set)
     muted: dict[Kind, set[str]] = field(default_factory=lambda: {"audio": set(), "video": set()})
+    # Of `muted`, those who switched their own media off (and may switch it on again).
+    self_muted: dict[Kind, set[str]] = field(
+        default_factory=lambda: {"audio": set(), "video": set()}
+    )
     locked: bool = False
     spotlight: str | None = None
     ended: bool = False  # set when the session ends: nobody sits down in it any more

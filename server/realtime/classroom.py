@@ -1,9 +1,10 @@
 """Classroom rules of a live call: who gets in (lobby, lock), and what teachers may do to it.
 
 Teachers (`Action.MODERATE`) mute and unmute a participant's audio, stop and allow their video,
-remove them from the session, admit or turn away pupils in the lobby, and lock the session;
-any participant raises a hand. Audio and video follow the forum's mute rule (`require_silence`:
-members and guests; the owner also teachers; nobody the owner), except on one's own media.
+remove them from the session, admit or turn away pupils in the lobby, lock the session, and mute
+everyone they may mute at once (`mute_all`); any participant raises a hand. Audio and video follow
+the forum's mute rule (`require_silence`: members and guests; the owner also teachers; nobody the
+owner), except on one's own media.
 Each change reaches the room as a live `moderation` event.
 """
 
@@ -23,9 +24,11 @@ from server.realtime.hub import Caller
 from server.realtime.ice import client_ice_servers
 
 Effect = Callable[[Call, Caller, str, str], Awaitable[None]]  # (call, actor, role, target)
-USER_ACTIONS = ("mute", "unmute", "video_off", "video_on", "session_remove")
+MEDIA_ACTIONS = ("mute", "unmute", "video_off", "video_on")
+USER_ACTIONS = (*MEDIA_ACTIONS, "session_remove")
 LOBBY_ACTIONS = ("lobby_admit", "lobby_deny")
-ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, "lock", "unlock")
+ROOM_ACTIONS = ("lock", "unlock", "mute_all")  # no `user_id`: they act on the whole call
+ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, *ROOM_ACTIONS)
 
 
 class Classroom:
@@ -85,28 +88,74 @@ class Classroom:
 
     async def moderate(
         self, caller: Caller, room_id: str, action: str, user_id: str | None
-    ) -> None:
-        """Apply a teacher's control to the room's call and tell the room."""
-        role = await self.calls.rooms.require(caller.user, room_id, Action.MODERATE)
+    ) -> dict[str, Any]:
+        """Apply a teacher's control to the room's call and tell the room; returns what the ack
+        adds (`mute_all`: `{muted: [user ids]}`)."""
+        # One's own microphone and camera are one's own: any participant switches them.
+        own = action in MEDIA_ACTIONS and user_id == caller.user.id
+        need = Action.JOIN_SESSION if own else Action.MODERATE
+        role = await self.calls.rooms.require(caller.user, room_id, need)
+        if action == "mute_all":
+            return await self._mute_all(caller, room_id, role)
         effect = self._effects.get(action)
         if effect is None:
             raise Invalid(f"action: one of {', '.join(ACTIONS)}.")
-        if user_id is None and action not in ("lock", "unlock"):
+        if user_id is None and action not in ROOM_ACTIONS:
             raise Invalid("user_id: required for this action.")
         call = self.calls.live(room_id)
         await effect(call, caller, role, user_id or "")
         notice: dict[str, Any] = {"room_id": room_id, "action": action, "by": caller.user.id}
-        if user_id is not None and action not in ("lock", "unlock"):
+        if user_id is not None and action not in ROOM_ACTIONS:
             notice["user_id"] = user_id
         await self.calls.hub.emit("moderation", notice, room=room_id)
         await self.calls.broadcast_state(call)
+        return {}
+
+    async def _mute_all(self, caller: Caller, room_id: str, role: str) -> dict[str, Any]:
+        """Mute every participant the caller may mute (the forum's rule), never the caller: each
+        one is told as by a `mute` of their own, so clients need nothing new to show it."""
+        call = self.calls.live(room_id)
+        targets: dict[str, str] = {}  # user id -> room role of one of their seats
+        for seat in call.seats.values():
+            if seat.user_id != caller.user.id and may_silence(role, seat.role):
+                targets[seat.user_id] = seat.role
+        mute = self._effects["mute"]
+        for user_id in sorted(targets):
+            await mute(call, caller, role, user_id)
+        for user_id in sorted(targets):
+            notice = {
+                "room_id": room_id,
+                "action": "mute",
+                "user_id": user_id,
+                "by": caller.user.id,
+            }
+            await self.calls.hub.emit("moderation", notice, room=room_id)
+        await self.calls.broadcast_state(call)
+        return {"muted": sorted(targets)}
 
     def _media(self, kind: Kind, on: bool) -> Effect:
         async def apply(call: Call, caller: Caller, role: str, user_id: str) -> None:
             seats = self._seats(call, user_id)
-            if user_id != caller.user.id:  # one's own microphone and camera are one's own
+            own = user_id == caller.user.id
+            muted, by_self = call.muted[kind], call.self_muted[kind]
+            if not own:
                 require_silence(role, seats[0].role)  # as for forum mutes
-            (call.muted[kind].discard if on else call.muted[kind].add)(user_id)
+            elif (
+                on
+                and user_id in muted
+                and user_id not in by_self
+                and not may(role, Action.MODERATE)
+            ):
+                raise Forbidden("A teacher switched this off.")
+            if on:
+                muted.discard(user_id)
+                by_self.discard(user_id)
+            else:
+                if not own:
+                    by_self.discard(user_id)  # a teacher's mute holds from now on
+                elif user_id not in muted:
+                    by_self.add(user_id)
+                muted.add(user_id)
             with media_errors():
                 for seat in seats:
                     switch = self.calls.sfu.unmute if on else self.calls.sfu.mute
@@ -166,3 +215,12 @@ class Classroom:
             self.calls.sfu.spotlight(call.session.id, participant)
         call.spotlight = user_id
         await self.calls.broadcast_state(call)
+
+
+def may_silence(actor: str, target: str) -> bool:
+    """Whether `require_silence` lets `actor` mute `target`."""
+    try:
+        require_silence(actor, target)
+    except Forbidden:
+        return False
+    return True

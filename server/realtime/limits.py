@@ -39,6 +39,7 @@ def event_classes(settings: Settings) -> dict[str, EventClass]:
             (
                 "media:moderate",
                 "media:mute",
+                "media:mute_all",
                 "media:unmute",
                 "media:video_off",
                 "media:video_on",

@@ -19,7 +19,7 @@ from server.config import Settings
 from server.inputs import Payload, validate
 from server.keys import Services
 from server.realtime.calls import CALLS, Calls
-from server.realtime.classroom import ACTIONS, Classroom
+from server.realtime.classroom import ACTIONS, ROOM_ACTIONS, Classroom
 from server.realtime.hub import Caller, Handler, Hub
 from server.realtime.ice import SFU, sfu_config
 from server.views import sessions as session_views
@@ -114,15 +114,13 @@ def control_handlers(classroom: Classroom) -> dict[str, Handler]:
 
     async def moderate(caller: Caller, data: Any) -> dict[str, Any]:
         request = validate(Moderation, data)
-        await classroom.moderate(caller, request.room_id, request.action, request.user_id)
-        return {}
+        return await classroom.moderate(caller, request.room_id, request.action, request.user_id)
 
     def shorthand(action: str, model: type[InRoom]) -> Handler:
         async def run(caller: Caller, data: Any) -> dict[str, Any]:
             request = validate(model, data)
             user_id = request.user_id if isinstance(request, Target) else None
-            await classroom.moderate(caller, request.room_id, action, user_id)
-            return {}
+            return await classroom.moderate(caller, request.room_id, action, user_id)
 
         return run
 
@@ -139,7 +137,7 @@ def control_handlers(classroom: Classroom) -> dict[str, Handler]:
     table: dict[str, Handler] = {"media:moderate": moderate, "media:hand": hand}
     table["media:spotlight"] = spotlight
     for action in ACTIONS:
-        model = InRoom if action in ("lock", "unlock") else Target
+        model = InRoom if action in ROOM_ACTIONS else Target
         table[f"media:{action}"] = shorthand(action, model)
     return table
 

@@ -1,6 +1,7 @@
 // One room: a header, tabs (forum, files, video, people, teacher tools) and the
 // live chat beside them. Panels are built once and kept, so a video call or a
 // half-written post survives a look at the files.
+import { api, paths } from "../api.js";
 import { h, icon, replace } from "../dom.js";
 import { errorText, currentLanguage, t } from "../i18n.js";
 import { RoomSession } from "../roomstate.js";
@@ -74,11 +75,14 @@ export class RoomView {
     this.status = h("span", { class: "conn", role: "status" });
     this.online = h("a", { class: "online-count", href: this.href("people") });
     this.tabs = h("nav", { class: "room-tabs", "aria-label": t("room.sections") });
+    // "Live now" on the Video tab while a session runs, kept current by session events.
+    this.liveBadge = h("span", { class: "live-badge live-pill", testid: "video-live", hidden: true }, t("sessions.live"));
     for (const tab of TABS) {
       if (tab.teachers && !s.isTeacher) continue;
       this.tabs.append(h("a", { href: this.href(tab.name), dataset: { tab: tab.name }, testid: `tab-${tab.name}` },
-        icon(tab.icon), h("span", {}, t(`room.tab_${tab.name}`))));
+        icon(tab.icon), h("span", {}, t(`room.tab_${tab.name}`)), tab.name === "video" ? this.liveBadge : null));
     }
+    this.loadLive();
     this.panelHost = h("div", { class: "room-panels" });
     const chatHost = h("aside", { class: "chat-panel", "aria-labelledby": "chat-h" });
     this.chat = new ChatPanel(s, chatHost);
@@ -100,6 +104,21 @@ export class RoomView {
         this.chat.focus();
       };
     }
+  }
+
+  async loadLive() {
+    try {
+      const sessions = await api.get(paths.sessions(this.roomId));
+      const live = sessions.find((x) => x.status === "live");
+      this.setLive(live ? live.id : null);
+    } catch {
+      // The badge is a hint; the Video tab lists the sessions itself.
+    }
+  }
+
+  setLive(sessionId) {
+    this.liveId = sessionId;
+    if (this.liveBadge) this.liveBadge.hidden = !sessionId;
   }
 
   href(tab, ...rest) {
@@ -148,6 +167,11 @@ export class RoomView {
     if (kind === "room" || kind === "presence") this.updateHead();
     // Only teachers receive reports; they hear of one wherever they are in the room.
     if (kind === "report:new" && this.session.isTeacher) say(t("teach.new_report"));
+    if ((kind === "session:new" || kind === "session:edit") && data) {
+      if (data.status === "live") this.setLive(data.id);
+      else if (data.id === this.liveId) this.setLive(null);
+    }
+    if (kind === "reset") this.loadLive();
     if (kind === "connection") {
       this.status.textContent = data.connected ? "" : t("room.reconnecting");
       this.status.classList.toggle("offline", !data.connected);

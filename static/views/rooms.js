@@ -12,7 +12,8 @@ function roomCard(room) {
   return h("li", { class: "room-card" },
     h("a", { href: `#/room/${encodeURIComponent(room.id)}`, testid: `room-${room.id}`, class: "room-link" },
       h("span", { class: "room-name" }, room.name),
-      room.description ? h("span", { class: "room-desc" }, room.description) : null),
+      room.description ? h("span", { class: "room-desc" }, room.description) : null,
+      room.live ? h("span", { class: "live-badge live-pill", testid: "room-live" }, t("sessions.live")) : null),
     roleBadge(room.my_role));
 }
 

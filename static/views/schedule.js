@@ -7,8 +7,10 @@ import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
 
 export class Schedule {
-  constructor(session) {
+  // `actions.start(session)` starts a planned session (and joins it).
+  constructor(session, actions = {}) {
     this.session = session;
+    this.actions = actions;
     this.sessions = new Map();
     this.list = h("ul", { class: "session-list", testid: "session-list" });
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
@@ -75,10 +77,14 @@ export class Schedule {
     const when = s.status === "live"
       ? h("strong", { class: "live-badge" }, t("sessions.live"))
       : s.scheduled_at ? timeElement(s.scheduled_at) : h("span", {}, t("sessions.unplanned"));
+    const start = this.session.isTeacher && s.status === "scheduled" && this.actions.start
+      ? h("button", { type: "button", class: "btn btn-small btn-primary", testid: "session-start", "aria-label": t("sessions.start_name", { name: s.title }),
+        onclick: () => this.actions.start(s) }, t("sessions.start"))
+      : null;
     const cancel = this.session.isTeacher && s.status === "scheduled"
       ? h("button", { type: "button", class: "btn btn-small", "aria-label": t("sessions.cancel_name", { name: s.title }),
         onclick: () => this.run(() => api.del(paths.session(s.id))) }, t("sessions.cancel"))
       : null;
-    return h("li", { dataset: { sessionId: s.id } }, h("span", { class: "session-name" }, s.title), when, cancel);
+    return h("li", { dataset: { sessionId: s.id } }, h("span", { class: "session-name" }, s.title), when, start, cancel);
   }
 }

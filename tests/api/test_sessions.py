@@ -87,6 +87,27 @@ async def test_start_end_and_cancel_follow_the_session_lifecycle(room: Room) -> 
     await owner.call("GET", f"/api/sessions/{other['id']}", status=404)
 
 
+async def test_room_lists_say_which_rooms_are_live_now(room: Room, people: People) -> None:
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"], "zofia")
+    other = await owner.call("POST", "/api/rooms", {"name": "Quiet room"}, status=201)
+
+    async def live_rooms(person: Person) -> tuple[list[str], list[str]]:
+        listed = await person.call("GET", "/api/rooms")
+        me = await person.call("GET", "/api/me")
+        return [r["id"] for r in listed if r["live"]], [r["id"] for r in me["rooms"] if r["live"]]
+
+    assert await live_rooms(owner) == ([], [])
+    planned = await schedule(owner, room["id"], 1)
+    assert await live_rooms(pupil) == ([], [])  # planned is not live
+    await owner.call("POST", f"/api/sessions/{planned['id']}/start")
+    assert await live_rooms(pupil) == ([room["id"]], [room["id"]])
+    assert await live_rooms(owner) == ([room["id"]], [room["id"]])
+    assert other["id"] not in (await live_rooms(owner))[0]
+    await owner.call("POST", f"/api/sessions/{planned['id']}/end")
+    assert await live_rooms(pupil) == ([], [])
+
+
 async def test_outsiders_learn_nothing_about_a_rooms_sessions(room: Room, people: People) -> None:
     owner: Person = room["_owner"]
     planned = await schedule(owner, room["id"], 1)

@@ -126,6 +126,8 @@ async def test_no_axe_violations_on_any_page_or_state(visitors: Visitors, locale
     await audit.check(teacher, "in a call (teacher)")
     await audit.check(pupil, "in a call (pupil)")
     await teacher.page.click(tid("end-call"))
+    await audit.check(teacher, "asked to end the call (teacher)")
+    await teacher.page.click(tid("confirm-ok"))  # ending for everyone asks first
     for v in (teacher, pupil):
         await expect(v.page.locator(tid("join-video"))).to_be_visible()
     await audit.check(teacher, "call ended (teacher)")

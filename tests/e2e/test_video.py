@@ -54,6 +54,8 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
         await v.page.click(tid("join-video"))
         await expect(v.page.locator(tid("leave-video"))).to_be_visible()
 
+    # The room asks pupils to arrive with the camera off; she turns it on.
+    await pupil.page.click(tid("camera-toggle"))
     await sees_video_of(teacher.page, pupil_id)
     await sees_video_of(pupil.page, teacher_id)
     pupil_video = teacher.page.locator(f'video[data-user-id="{pupil_id}"]')
@@ -81,6 +83,7 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
     # The teacher takes the pupil out of the call and locks it: the pupil cannot come back.
     await tile.hover()
     await tile.locator(tid("remove-participant")).click()
+    await teacher.page.click(tid("confirm-ok"))  # removing someone asks first
     await expect(pupil.page.locator(tid("join-video"))).to_be_visible()
     tile_gone = teacher.page.locator(f'video[data-user-id="{pupil_id}"]:visible')
     await expect(tile_gone).to_have_count(0, timeout=20_000)
@@ -92,6 +95,7 @@ async def test_two_participants_see_each_other_and_teacher_mutes_pupil(
 
     # The teacher ends the session for everyone; its summary thread appears in the forum.
     await teacher.page.click(tid("end-call"))
+    await teacher.page.click(tid("confirm-ok"))
     await expect(teacher.page.locator(tid("join-video"))).to_be_visible()
     await teacher.page.click(tid("tab-forum"))
     await expect(teacher.page.locator(tid("forum"))).to_contain_text("Session summary")

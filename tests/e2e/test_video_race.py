@@ -79,7 +79,10 @@ async def test_a_teacher_and_a_pupil_joining_at_once_see_each_other(
     await expect(pupil.page.locator(tid("call-waiting"))).to_contain_text("rozpocznie zajęcia")
     await teacher.page.click(tid("join-video"))
     await expect(pupil.page.locator(tid("call-waiting"))).to_be_hidden()
-    await sees_playing(teacher, ids[id(pupil)])
+    # Her camera is off (the room's default): the teacher sees her tile, with her initials.
+    seated = teacher.page.locator(f'figure.tile.cam-off[data-user-id="{ids[id(pupil)]}"]')
+    await expect(seated).to_be_visible(timeout=SEES_WITHIN * 1000)
+    await sees_playing(pupil, ids[id(teacher)])
     await back_to_the_join_button(teacher, pupil, room_id)
 
     rng = random.Random(7)

@@ -198,6 +198,95 @@ async def test_media_controls_follow_the_forum_mute_rule(
 
 
 @pytest.mark.timeout(60)
+async def test_mute_everyone_mutes_whom_the_teacher_may_mute_and_stops_their_audio(
+    class_call: tuple[Participant, Participant], people: People, room: Room
+) -> None:
+    teacher, pupil = class_call
+    owner = teacher.person
+    invite = await owner.call(
+        "POST", f"/api/rooms/{room['id']}/invites", {"role": "teacher"}, status=201
+    )
+    partner_person = await people("partner")
+    await partner_person.call("POST", "/api/join", {"code": invite["code"]})
+    guest_person = await join_as_pupil(people, owner, room["id"], "gustav")
+    await owner.call(
+        "PATCH", f"/api/rooms/{room['id']}/members/{guest_person.id}", {"role": "guest"}
+    )
+    partner = await Participant.connect(partner_person, room["id"])
+    guest = await Participant.connect(guest_person, room["id"])
+    try:
+        for participant in (teacher, pupil, partner, guest):
+            await participant.must("media:join")
+        await pupil.publish([ToneMicrophone()], {})
+        await teacher.subscribe()
+        await wait_until(lambda: teacher.audio_frames() >= 10, within=20)
+        assert (await pupil.ask("media:mute_all"))["error"]["code"] == "forbidden"
+        ack = await pupil.ask("media:moderate", action="mute_all")
+        assert ack["error"]["code"] == "forbidden"
+
+        # A partner teacher mutes members and guests, never the owner, nor themselves.
+        ack = await partner.must("media:mute_all")
+        assert ack == {"ok": True, "muted": sorted([pupil.id, guest.id])}
+        told = await pupil.inbox.wait_for(
+            lambda e, d: e == "moderation" and d.get("user_id") == pupil.id
+        )
+        assert told == {
+            "room_id": room["id"],
+            "action": "mute",
+            "user_id": pupil.id,
+            "by": partner.id,
+        }
+        state = await teacher.inbox.wait_for(
+            lambda e, d: e == "media:state" and guest.id in d["muted"]
+        )
+        assert state["muted"] == sorted([pupil.id, guest.id])
+        assert await stalls(teacher.audio_frames)
+
+        # The owner's also mutes teachers, through `media:moderate` as well.
+        ack = await teacher.must("media:moderate", action="mute_all")
+        assert ack["muted"] == sorted([pupil.id, guest.id, partner.id])
+        state = await pupil.inbox.wait_for(
+            lambda e, d: e == "media:state" and partner.id in d["muted"]
+        )
+        assert teacher.id not in state["muted"]
+    finally:
+        for participant in (partner, guest):
+            await participant.close()
+
+
+@pytest.mark.timeout(60)
+async def test_pupils_switch_their_own_media_but_not_back_on_past_a_teacher(
+    class_call: tuple[Participant, Participant],
+) -> None:
+    teacher, pupil = class_call
+    await teacher.must("media:join")
+    await pupil.must("media:join")
+    # A pupil's camera off reaches everyone (their tile shows initials), and on again.
+    await pupil.must("media:video_off", user_id=pupil.id)
+    state = await teacher.inbox.wait_for(
+        lambda e, d: e == "media:state" and pupil.id in d["video_off"]
+    )
+    assert state["video_off"] == [pupil.id]
+    await pupil.must("media:moderate", action="video_on", user_id=pupil.id)
+    await teacher.inbox.wait_for(lambda e, d: e == "media:state" and d["video_off"] == [])
+    await pupil.must("media:mute", user_id=pupil.id)
+    await pupil.must("media:unmute", user_id=pupil.id)
+
+    # What a teacher switched off stays off, even after the pupil's own switch.
+    await teacher.must("media:mute", user_id=pupil.id)
+    refused = await pupil.ask("media:unmute", user_id=pupil.id)
+    assert refused["error"]["code"] == "forbidden"
+    await pupil.must("media:video_off", user_id=pupil.id)
+    await teacher.must("media:video_off", user_id=pupil.id)
+    refused = await pupil.ask("media:video_on", user_id=pupil.id)
+    assert refused["error"]["code"] == "forbidden"
+    assert (await pupil.ask("media:mute_all"))["error"]["code"] == "forbidden"
+    await teacher.must("media:unmute", user_id=pupil.id)
+    await pupil.must("media:mute", user_id=pupil.id)
+    await pupil.must("media:unmute", user_id=pupil.id)
+
+
+@pytest.mark.timeout(60)
 async def test_malformed_sdp_gets_an_error_ack_and_the_call_goes_on(
     class_call: tuple[Participant, Participant],
 ) -> None:
