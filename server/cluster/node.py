@@ -113,10 +113,11 @@ class ClusterNode:
     async def presence_changed(self, room_id: str) -> None:
         """Who is online here in the room changed: rewrite our share, tell the other nodes,
         and send the union to our own sockets."""
-        try:
-            await self.presence.write({room_id: self.hub.presence.users(room_id)})
-        except Exception as exc:
-            log.warning("presence not shared (Redis: %s); showing this node's view", exc)
+        if self.up:  # else the next heartbeat round writes it: no join waits on a lost Redis
+            try:
+                await self.presence.write({room_id: self.hub.presence.users(room_id)})
+            except Exception as exc:
+                log.warning("presence not shared (Redis: %s); showing this node's view", exc)
         self.bus.publish("presence", {"room_id": room_id})
         await self.push_presence(room_id)
 
