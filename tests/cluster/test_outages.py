@@ -4,6 +4,7 @@ clients and the tail check carries events between nodes; back empty, everything 
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -74,3 +75,26 @@ async def test_a_redis_outage_and_an_empty_restart_lose_and_repeat_nothing(
                 await asyncio.sleep(0.1)
 
         await asyncio.wait_for(fresh_union(), 15)
+
+
+async def test_a_frozen_redis_degrades_health_and_events_still_cross_nodes(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher, pupil, room_id = await room_with_pupil(start_cluster, people)
+    on_a, on_b = await pupil.connect(), await teacher.connect()
+    inbox_a = record(on_a)
+    assert (await ack(on_a, "room:join", {"room_id": room_id}))["ok"]
+    assert (await ack(on_b, "room:join", {"room_id": room_id}))["ok"]
+    await inbox_a.wait_for(online(inbox_a, pupil.id, teacher.id))
+    assert cluster.redis.process is not None
+    cluster.redis.process.send_signal(signal.SIGSTOP)  # up, but answering nothing
+    try:
+        await health(cluster.a, "degraded")
+        # Written on B, acked there, and carried to A by the tail check.
+        reply = await ack(on_b, "chat:send", {"room_id": room_id, "body": "frozen"})
+        assert reply["ok"], reply
+        await inbox_a.wait_for(lambda e, d: e == "post:new" and "frozen" in str(d), within=15)
+        assert "twinrooms_ratelimit_local_total 0.0" not in await cluster.metrics(cluster.b)
+    finally:
+        cluster.redis.process.send_signal(signal.SIGCONT)
+    await health(cluster.a, "ok")
