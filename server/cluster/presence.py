@@ -3,7 +3,7 @@
 Redis 7.0 has no per-field expiry, so each node keeps one hash per room, `tr:presence:<room>:<node>`
 (user id → member JSON), with `EX 30`, and rewrites all of them every 10 s with its heartbeat in
 the sorted set `tr:nodes`: a Redis restarted empty is whole again within one round, and a node
-that died drops out within 30 s. The union counts each user once, this node's record first.
+that died drops out within 30 s (its heartbeat is 20 s old, and the others' next round notices). The union counts each user once, this node's record first.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import redis.asyncio
 
 NODES = "tr:nodes"
 TTL = 30
+ALIVE = 20  # a node whose heartbeat (every 10 s) is older is gone: one beat may be late
 FORGET = 120  # a node silent this long leaves the heartbeat set altogether
 
 
@@ -51,7 +52,7 @@ class SharedPresence:
         pipe = self.client.pipeline(transaction=True)
         pipe.zadd(NODES, {self.node: now})
         pipe.zremrangebyscore(NODES, "-inf", now - FORGET)
-        pipe.zrangebyscore(NODES, now - TTL, "+inf")
+        pipe.zrangebyscore(NODES, now - ALIVE, "+inf")
         *_, alive = await pipe.execute()
         return sorted(_text(node) for node in alive)
 
@@ -65,7 +66,7 @@ class SharedPresence:
 
     async def union(self, room_id: str, local: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Everyone online in the room on a live node, each user once (`local` is ours)."""
-        alive: list[Any] = await self.client.zrangebyscore(NODES, self.clock() - TTL, "+inf")
+        alive: list[Any] = await self.client.zrangebyscore(NODES, self.clock() - ALIVE, "+inf")
         others = sorted(name for name in map(_text, alive) if name != self.node)
         users = {member["id"]: member for member in local}
         if others:
