@@ -110,11 +110,14 @@ class Dispatcher:
                     await self.sequencer.feed(event)
                 for effect in commit.effects:
                     await self.apply(effect)
-                if self.peers is not None:
-                    self.peers.share(commit)
             except Exception:  # clients resume with `since`; the next commit goes on
                 log.exception("applying a commit failed")
             finally:
+                if self.peers is not None:  # the other nodes apply it even if this node failed
+                    try:
+                        self.peers.share(commit)
+                    except Exception:  # their tail check still brings the events
+                        log.exception("sharing a commit failed")
                 self._done += 1
                 self._wake()
                 self._outbox.task_done()
