@@ -1,4 +1,5 @@
-"""The baseline for bench/chat_fanout.py: a bare python-socketio broadcast server, nothing else.
+"""The baseline for bench/chat_fanout.py (and, given a Redis URL, bench/cluster.py): a bare
+python-socketio broadcast server, nothing else.
 
 `chat` checks nothing and stores nothing: it emits the message to the room and acknowledges.
 The message has the shape and size of a Twinrooms `post:new` (ids, author, body, rendered HTML,
@@ -19,9 +20,14 @@ import socketio
 from aiohttp import web
 
 
-def main(port: int) -> None:
+def main(port: int, redis_url: str = "") -> None:
     gc.set_threshold(50_000, 50, 1_000)  # the same GC tuning as `twinrooms serve`
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=["http://127.0.0.1"])
+    # With a Redis URL, several of these share their rooms through python-socketio's own queue
+    # (bench/cluster.py's baseline).
+    manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp", cors_allowed_origins=["http://127.0.0.1"], client_manager=manager
+    )
     app = web.Application()
     sio.attach(app)
 
@@ -57,4 +63,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "")
