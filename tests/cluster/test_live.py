@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import socketio
 
 from tests.cluster.harness import Cluster, Visitor, ack, pupil_in
@@ -111,3 +112,26 @@ async def test_a_logout_on_b_closes_the_sessions_socket_on_a(
     on_a.on("disconnect", closed.set)
     await pupil.call("POST", "/api/auth/logout", status=204, base=cluster.url("b"))
     await asyncio.wait_for(closed.wait(), 5)  # the session sweep would take 600 s here
+
+
+async def test_reports_and_room_deletion_reach_the_other_node_and_polling_is_off(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher, pupil, room_id = await room_with_pupil(start_cluster, people)
+    on_a, on_b = await pupil.connect(), await teacher.connect()
+    inbox_a, inbox_b = record(on_a), record(on_b)
+    for sio in (on_a, on_b):
+        assert (await ack(sio, "room:join", {"room_id": room_id}))["ok"]
+    post = (await ack(on_b, "chat:send", {"room_id": room_id, "body": "report me"}))["post"]
+    # A pupil's report on node A reaches the teacher on node B (and never a pupil).
+    await pupil.call("POST", f"/api/posts/{post['id']}/report", {"reason": "spam"}, status=201)
+    await inbox_b.wait_for(lambda e, d: e == "report:new")
+    # The teacher deletes the room on node B: the pupil's socket on node A is told.
+    await teacher.call("DELETE", f"/api/rooms/{room_id}", status=204)
+    await inbox_a.wait_for(lambda e, d: e == "room:delete" and d["id"] == room_id)
+    assert inbox_a.named("report:new") == []
+    # Long-polling would need a client's requests on one node: a cluster refuses it.
+    async with aiohttp.ClientSession() as http:
+        url = cluster.url() + "/socket.io/?EIO=4&transport=polling"
+        async with http.get(url) as answer:
+            assert answer.status == 400
