@@ -84,3 +84,9 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many requests; try again in {retry_after} s.")
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A service the request needs (the blob store) cannot be reached now; trying later may work."""
+
+    code = "unavailable"

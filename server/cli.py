@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from media.blobs import BlobUnavailable
 from rooms.errors import DomainError
 from server import config
 from server.app import build_services, create_app
+from server.filestore import blob_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("botocore.credentials", "aiobotocore.credentials"):
+        # "Found credentials in environment variables" at every start says nothing useful.
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(settings)
     return asyncio.run(create_user(settings, args))
@@ -49,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: config.Settings) -> int:
     """Run a node until SIGINT or SIGTERM, then close every connection and resource cleanly."""
+    try:
+        asyncio.run(preflight(settings))
+    except BlobUnavailable as exc:
+        print(f"twinrooms: TWINROOMS_S3_BUCKET: {exc}", file=sys.stderr)
+        return 2
     # Fewer, later collections: the default thresholds put long GC pauses into fan-out latency.
     gc.set_threshold(50_000, 50, 1_000)
     app = create_app(settings)
@@ -62,6 +72,14 @@ def serve(settings: config.Settings) -> int:
         app, host=settings.host, port=settings.port, shutdown_timeout=5, print=None, access_log=None
     )
     return 0
+
+
+async def preflight(settings: config.Settings) -> None:
+    """Check that the blob store answers (an S3 bucket that is missing or unreachable raises
+    `BlobUnavailable`), so a bad setting stops the start with one line, not a traceback."""
+    blobs = blob_store(settings)
+    await blobs.open()
+    await blobs.close()
 
 
 async def create_user(settings: config.Settings, args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ STATUS = {
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "internal": 500,
+    "unavailable": 503,
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import sqlite3
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from tests.conftest import Person
+from server.config import Settings
+from tests.conftest import MotoServer, Person
 
 BOUNDARY = "twinroomsTestBoundary7MA4YWxk"
 
@@ -66,11 +66,21 @@ async def download(
     return response.status, response.headers, await response.read()
 
 
-def leftovers(data_dir: Path) -> dict[str, Any]:
-    """Temporary files, blobs and file rows currently on disk."""
+def stored_blobs(settings: Settings) -> list[str]:
+    """The digests in the blob store: files under DATA_DIR, or objects in the bucket."""
+    if settings.s3_bucket:
+        keys = MotoServer.at(settings.s3_endpoint).keys(settings.s3_bucket)
+        assert all(key.startswith(f"{settings.s3_prefix}blobs/") for key in keys)
+        return sorted(key.rsplit("/", 1)[-1] for key in keys)
+    return sorted(p.name for p in (settings.data_dir / "blobs").glob("??/??/*"))
+
+
+def leftovers(settings: Settings) -> dict[str, Any]:
+    """Temporary files, blobs and file rows currently stored."""
+    data_dir = settings.data_dir
     root = data_dir / "blobs"
     temps = sorted(p.name for p in (root / "tmp").iterdir()) if (root / "tmp").exists() else []
-    blobs = sorted(p.name for p in root.glob("??/??/*"))
+    blobs = stored_blobs(settings)
     with sqlite3.connect(data_dir / "twinrooms.sqlite3") as conn:
         rows = conn.execute("SELECT COUNT(*) FROM file_versions").fetchone()[0]
         blob_rows = conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0]

@@ -22,6 +22,12 @@ Room = dict[str, Any]
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.fixture(params=["local", "s3"])
+def blob_storage(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on local files and on an S3 bucket."""
+    return str(request.param)
+
+
 async def join_as(people: People, owner: Person, room_id: str, role: str) -> Person:
     invite = await owner.call("POST", f"/api/rooms/{room_id}/invites", {"role": role}, status=201)
     person = await people(signup=False)
@@ -125,7 +131,7 @@ async def test_a_name_that_cleans_to_nothing_is_400_and_leaves_nothing(
 ) -> None:
     answer = await upload(room["_owner"], room["id"], sent, b"data", status=400)
     assert answer["error"]["code"] == "invalid"
-    assert leftovers(settings.data_dir) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
+    assert leftovers(settings) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
 
 
 @pytest.mark.parametrize("folder", ["../up", "a/../../b", "a/..", ".."])
@@ -147,13 +153,13 @@ async def test_a_folder_field_after_the_file_part_counts(room: Room, settings: A
     assert made["folder"] == "notes/late"
     assert (await owner.call("GET", f"/api/files/{made['id']}"))["folder"] == "notes/late"
     assert await owner.call("GET", f"/api/rooms/{room['id']}/files?folder=") == []
-    before = leftovers(settings.data_dir)
+    before = leftovers(settings)
     for folder in ("a/../b", ".."):
         answer = await upload(
             owner, room["id"], "b.txt", b"y", folder=folder, folder_last=True, status=400
         )
         assert answer["error"]["code"] == "invalid" and "folder" in answer["error"]["message"]
-    assert leftovers(settings.data_dir) == before
+    assert leftovers(settings) == before
 
 
 async def test_a_second_file_part_is_400_and_stores_nothing(room: Room, settings: Any) -> None:
@@ -167,7 +173,7 @@ async def test_a_second_file_part_is_400_and_stores_nothing(room: Room, settings
     answer = await response.json()
     assert response.status == 400 and answer["error"]["code"] == "invalid"
     assert "one file" in answer["error"]["message"]
-    assert leftovers(settings.data_dir) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
+    assert leftovers(settings) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
 
 
 @pytest.mark.parametrize(
@@ -277,7 +283,7 @@ async def test_identical_bytes_are_stored_once(room: Room, settings: Any) -> Non
     first = await upload(owner, room["id"], "a.bin", data)
     second = await upload(owner, room["id"], "b.bin", data, folder="copy")
     assert first["sha256"] == second["sha256"] and first["id"] != second["id"]
-    state = leftovers(settings.data_dir)
+    state = leftovers(settings)
     assert state["blobs"] == [first["sha256"]] and state["rows"] == 2 and state["temps"] == []
 
 
