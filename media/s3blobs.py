@@ -15,6 +15,7 @@ which botocore reads itself.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -146,10 +147,10 @@ class S3Blobs:
             if await self.exists(sha256):
                 return False
             if size < PART:
-                data = await asyncio.to_thread(upload.path.read_bytes)
-                await self._client.put_object(
-                    Bucket=self.config.bucket, Key=key, Body=data, IfNoneMatch="*"
-                )
+                with FilePart(upload.path, 0, size) as body:
+                    await self._client.put_object(
+                        Bucket=self.config.bucket, Key=key, Body=body, IfNoneMatch="*"
+                    )
             else:
                 await self._multipart(key, upload.path, size)
             return True
@@ -185,22 +186,23 @@ class S3Blobs:
     async def _send_parts(
         self, key: str, upload_id: str, path: Path, size: int
     ) -> list[dict[str, Any]]:
-        """Send the file in `PART`-sized parts, `PARTS_IN_FLIGHT` at a time, reading each part
-        from disk only when a slot is free, so memory never holds more than those parts."""
+        """Send the file in `PART`-sized parts, `PARTS_IN_FLIGHT` at a time. Each part is a window
+        on the temporary file that the HTTP client reads in small chunks as it sends, so no part
+        is ever held in memory whole."""
         slots = asyncio.Semaphore(PARTS_IN_FLIGHT)
         count = (size + PART - 1) // PART
 
         async def one(number: int) -> dict[str, Any]:
             async with slots:
-                data = await asyncio.to_thread(_read_part, path, (number - 1) * PART)
-                answer = await self._client.upload_part(
-                    Bucket=self.config.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=data,
-                )
-                del data
+                offset = (number - 1) * PART
+                with FilePart(path, offset, min(PART, size - offset)) as body:
+                    answer = await self._client.upload_part(
+                        Bucket=self.config.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=body,
+                    )
                 return {"PartNumber": number, "ETag": answer["ETag"]}
 
         async with asyncio.TaskGroup() as group:
@@ -298,7 +300,40 @@ class _Empty:
         pass
 
 
-def _read_part(path: Path, offset: int) -> bytes:
-    with path.open("rb") as source:
-        source.seek(offset)
-        return source.read(PART)
+class FilePart(io.RawIOBase):
+    """`length` bytes of a file from `offset`, as a seekable file of their own (botocore reads
+    it to sign and checksum the part, and rewinds it to send it, or to send it again)."""
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        super().__init__()
+        self._file = path.open("rb", buffering=0)
+        self._offset = offset
+        self._length = length
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
+        self._position = max(0, min(self._length, base + offset))
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self._length - self._position)
+        if count <= 0:
+            return 0
+        self._file.seek(self._offset + self._position)
+        read = self._file.readinto(memoryview(buffer)[:count]) or 0
+        self._position += read
+        return read
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()

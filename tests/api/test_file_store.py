@@ -86,6 +86,21 @@ class TestS3GoingAway:
         await upload(owner, room["id"], "again.bin", os.urandom(FILE - 4096))
 
 
+async def test_a_file_of_several_parts_comes_back_whole_and_by_ranges(
+    room: Room, settings: Settings
+) -> None:
+    owner: Person = room["_owner"]
+    data = os.urandom(2 * 8 * 1024 * 1024 + 1234)  # three parts on S3: 8 MiB, 8 MiB, the rest
+    made = await upload(owner, room["id"], "parts.bin", data)
+    status, _, body = await download(owner, made["id"])
+    assert status == 200 and body == data
+    start = 8 * 1024 * 1024 - 10  # across the first boundary between parts
+    status, headers, body = await download(owner, made["id"], {"Range": f"bytes={start}-"})
+    assert status == 206 and body == data[start:]
+    assert headers["Content-Range"] == f"bytes {start}-{len(data) - 1}/{len(data)}"
+    assert stored_blobs(settings) == [made["sha256"]]
+
+
 async def test_a_blob_whose_bytes_are_gone_is_a_logged_500_never_a_short_200(
     room: Room, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
