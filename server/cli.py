@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from media.blobs import BlobUnavailable
 from rooms.errors import DomainError
 from server import config
 from server.app import build_services, create_app, open_store
+from server.filestore import blob_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("botocore.credentials", "aiobotocore.credentials"):
+        # "Found credentials in environment variables" at every start says nothing useful.
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(settings)
     return asyncio.run(create_user(settings, args))
@@ -69,17 +74,23 @@ def serve(settings: config.Settings) -> int:
 
 
 async def preflight(settings: config.Settings) -> str:
-    """Why the shared database cannot be used (one line), or "" when it can: it is reachable,
-    lets us in, and takes the migrations (PostgreSQL's `unaccent` extension included). Checked
-    before the server starts, so a failure is one line and not a traceback from start-up."""
-    if not settings.database_url.startswith("postgresql://"):
-        return ""
-    store = open_store(settings)
+    """Why the node cannot start (one line), or "" when it can: the shared database is reachable,
+    lets us in and takes the migrations (PostgreSQL's `unaccent` extension included), and the blob
+    store answers (an S3 bucket missing or unreachable). Checked before the server starts, so a
+    failure is one line and not a traceback from start-up."""
+    if settings.database_url.startswith("postgresql://"):
+        store = open_store(settings)
+        try:
+            await store.open()
+        except Exception as exc:  # any failure to connect or migrate is the operator's to fix
+            return f"{config.PREFIX}DATABASE_URL: cannot use the database: {_one_line(exc)}"
+        await store.close()
+    blobs = blob_store(settings)
     try:
-        await store.open()
-    except Exception as exc:  # any failure to connect or migrate is the operator's to fix
-        return f"{config.PREFIX}DATABASE_URL: cannot use the database: {_one_line(exc)}"
-    await store.close()
+        await blobs.open()
+    except BlobUnavailable as exc:
+        return f"{config.PREFIX}S3_BUCKET: {_one_line(exc)}"
+    await blobs.close()
     return ""
 
 

@@ -32,6 +32,11 @@ class Settings:
     port: int = 8080
     database_url: str = ""
     redis_url: str = ""
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    s3_prefix: str = ""
+    s3_path_style: bool = False
     public_url: str = ""
     allowed_origins: tuple[str, ...] = ()
     signup: str = "open"
@@ -124,6 +129,11 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "port": _int,
     "database_url": str,
     "redis_url": str,
+    "s3_bucket": str,
+    "s3_endpoint": str,
+    "s3_region": str,
+    "s3_prefix": str,
+    "s3_path_style": _bool,
     "public_url": str,
     "allowed_origins": _csv,
     "signup": _choice("open", "closed"),
@@ -209,6 +219,12 @@ def _check(parsed: dict[str, Any]) -> None:
         raise ConfigError(f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://")
     if parsed.get("redis_url"):
         raise ConfigError(f"{PREFIX}REDIS_URL: cluster mode is not in this release yet")
+    endpoint = parsed.get("s3_endpoint", "")
+    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise ConfigError(f"{PREFIX}S3_ENDPOINT must be an http:// or https:// URL")
+    s3_only = ("s3_endpoint", "s3_region", "s3_prefix", "s3_path_style")
+    if not parsed.get("s3_bucket") and any(key in parsed for key in s3_only):
+        raise ConfigError(f"{PREFIX}S3_* settings need {PREFIX}S3_BUCKET")
     token = parsed.get("metrics_token", "")
     if token and len(token) < 32:
         raise ConfigError(f"{PREFIX}METRICS_TOKEN must be at least 32 characters")

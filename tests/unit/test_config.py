@@ -76,6 +76,8 @@ def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
         ("SECRET_KEY", "short", "at least 32"),
         ("METRICS_TOKEN", "short", "at least 32"),
         ("NO_SUCH_THING", "1", "unknown setting"),
+        ("S3_PREFIX", "node/", "need TWINROOMS_S3_BUCKET"),
+        ("S3_PATH_STYLE", "sometimes", "TWINROOMS_S3_PATH_STYLE"),
     ],
 )
 def test_a_bad_value_fails_with_one_clear_line(
@@ -84,3 +86,27 @@ def test_a_bad_value_fails_with_one_clear_line(
     with pytest.raises(ConfigError) as caught:
         load({"TWINROOMS_DATA_DIR": str(tmp_path), f"TWINROOMS_{name}": value})
     assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_s3_settings_choose_a_bucket(tmp_path: Path) -> None:
+    settings = load(
+        {
+            "TWINROOMS_DATA_DIR": str(tmp_path),
+            "TWINROOMS_S3_BUCKET": "school-files",
+            "TWINROOMS_S3_ENDPOINT": "https://s3.example.eu",
+            "TWINROOMS_S3_REGION": "eu-central-1",
+            "TWINROOMS_S3_PREFIX": "twinrooms/",
+            "TWINROOMS_S3_PATH_STYLE": "true",
+        }
+    )
+    assert (settings.s3_bucket, settings.s3_endpoint) == ("school-files", "https://s3.example.eu")
+    assert (settings.s3_region, settings.s3_prefix) == ("eu-central-1", "twinrooms/")
+    assert settings.s3_path_style
+    with pytest.raises(ConfigError, match="S3_ENDPOINT must be an http"):
+        load(
+            {
+                "TWINROOMS_DATA_DIR": str(tmp_path),
+                "TWINROOMS_S3_BUCKET": "b",
+                "TWINROOMS_S3_ENDPOINT": "s3.example.eu",
+            }
+        )
