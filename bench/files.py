@@ -1,11 +1,17 @@
 """File archive throughput: Twinrooms downloads against nginx with sendfile, and a 1 GiB upload's
-memory.
+memory; with `--s3`, the same through a node whose blobs are in an S3 bucket.
 
 Both servers run on loopback in the same run and serve the same 256 MiB file; downloads alternate
 between them (5 runs each by default) and are fetched by curl into /dev/null, so the client costs
 the same for both. Then 1 GiB is uploaded to Twinrooms while the server's resident memory is
 sampled. Targets: download >= 0.8x nginx, RSS growth during the upload <= 32 MiB.
-Usage: `python bench/files.py [--runs 5] [--size-mib 256] [--upload-mib 1024]`.
+
+With `--s3`, a second node keeps its blobs in a bucket of a moto server on loopback (started here,
+`python -m moto.server`); the 256 MiB file is downloaded through that node and 1 GiB uploaded to
+it, with the node's RSS sampled during both. Target: RSS flat (+/- 32 MiB) for both. moto is no
+real S3 (it keeps objects in its own process and parses every request in Python): the figures say
+what the node costs, not what a bucket can deliver.
+Usage: `python bench/files.py [--runs 5] [--size-mib 256] [--upload-mib 1024] [--s3]`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +35,7 @@ import aiohttp
 
 MIB = 1024 * 1024
 BOUNDARY = "benchBoundary5d1c9a"
+NGINX = "/usr/sbin/nginx"
 NGINX_CONF = """
 daemon off;
 {user}
@@ -68,11 +76,14 @@ def wait_healthy(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def start_twinrooms(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_twinrooms(
+    root: Path, extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
-        "TWINROOMS_DATA_DIR": str(root / "twinrooms"),
+        **(extra or {}),
+        "TWINROOMS_DATA_DIR": str(root),
         "TWINROOMS_PORT": str(port),
         "TWINROOMS_TEST_FAST_HASH": "1",
         "TWINROOMS_MAX_UPLOAD_BYTES": str(4096 * MIB),
@@ -91,7 +102,7 @@ def start_nginx(root: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
     user = "user root;" if os.geteuid() == 0 else ""
     conf = root / "nginx.conf"
     conf.write_text(NGINX_CONF.format(user=user, root=root, port=port))
-    process = subprocess.Popen(["/usr/sbin/nginx", "-c", str(conf), "-p", str(root)])
+    process = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(root)])
     wait_healthy(f"http://127.0.0.1:{port}/")  # any answer (even 403/404) means it listens
     return process, f"http://127.0.0.1:{port}"
 
@@ -163,7 +174,7 @@ async def main(args: argparse.Namespace) -> None:
 async def measure(
     root: Path, args: argparse.Namespace, processes: list[subprocess.Popen[bytes]]
 ) -> None:
-    twin, base = start_twinrooms(root)
+    twin, base = start_twinrooms(root / "twinrooms")
     processes.append(twin)
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(600)) as http:
@@ -172,12 +183,79 @@ async def measure(
         print(f"uploading the {args.size_mib} MiB download file to Twinrooms", flush=True)
         file_id = await upload(http, f"{base}/api/rooms/{room_id}/files", "big.bin", size, piece)
         blob = next((root / "twinrooms" / "blobs").glob("??/??/*"))
-        nginx, nginx_base = start_nginx(_mk(root), blob)
-        processes.append(nginx)
+        nginx_url = ""
+        if shutil.which(NGINX):
+            nginx, nginx_base = start_nginx(_mk(root), blob)
+            processes.append(nginx)
+            nginx_url = f"{nginx_base}/file.bin"
+        else:
+            print(f"{NGINX} is not installed: Twinrooms' downloads alone", flush=True)
         cookie = "; ".join(f"{c.key}={c.value}" for c in jar)
         twin_url = f"{base}/api/files/{file_id}/content"
-        await download_rounds(args.runs, size, twin_url, cookie, f"{nginx_base}/file.bin")
+        await download_rounds(args.runs, size, twin_url, cookie, nginx_url)
         files_url = f"{base}/api/rooms/{room_id}/files"
+        await upload_memory(http, twin.pid, files_url, args.upload_mib, piece)
+    if args.s3:
+        await measure_s3(root, args, processes)
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+
+
+def start_moto(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    log = (root / "moto.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=log)
+    wait_healthy(f"http://127.0.0.1:{port}/")
+    return process, f"http://127.0.0.1:{port}"
+
+
+def create_bucket(endpoint: str, name: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/{name}", method="PUT")
+    urllib.request.urlopen(request, timeout=10).close()  # moto does not check signatures
+
+
+async def measure_s3(
+    root: Path, args: argparse.Namespace, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    moto, endpoint = start_moto(root)
+    processes.append(moto)
+    create_bucket(endpoint, "bench")
+    s3 = {
+        **S3_ENV,
+        "TWINROOMS_S3_BUCKET": "bench",
+        "TWINROOMS_S3_ENDPOINT": endpoint,
+        "TWINROOMS_S3_REGION": "us-east-1",
+        "TWINROOMS_S3_PATH_STYLE": "1",
+    }
+    twin, base = start_twinrooms(root / "twinrooms-s3", s3)
+    processes.append(twin)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(1800)) as http:
+        room_id = await setup_room(http, base)
+        size, piece = args.size_mib * MIB, os.urandom(MIB)
+        files_url = f"{base}/api/rooms/{room_id}/files"
+        print(f"S3: uploading the {args.size_mib} MiB download file", flush=True)
+        file_id = await upload(http, files_url, "big.bin", size, piece)
+        cookie = "; ".join(f"{c.key}={c.value}" for c in jar)
+        url = f"{base}/api/files/{file_id}/content"
+        before = rss_kib(twin.pid)
+        peak, stop = [before], asyncio.Event()
+        sampler = asyncio.create_task(sample_rss(twin.pid, peak, stop))
+        speeds = []
+        for run in range(1, args.runs + 1):
+            seconds = await asyncio.to_thread(curl_seconds, url, cookie)
+            speeds.append(size / seconds / MIB)
+            print(f"S3 run {run}/{args.runs} {speeds[-1]:8.0f} MiB/s", flush=True)
+        stop.set()
+        await sampler
+        print(
+            f"S3 download median: {statistics.median(speeds):.0f} MiB/s; node RSS "
+            f"{before / 1024:.1f} MiB before, peak {peak[0] / 1024:.1f} MiB, "
+            f"growth {(peak[0] - before) / 1024:.1f} MiB (target <= 32)"
+        )
+        print("S3: ", end="", flush=True)
         await upload_memory(http, twin.pid, files_url, args.upload_mib, piece)
 
 
@@ -189,13 +267,19 @@ def _mk(root: Path) -> Path:
 
 async def download_rounds(runs: int, size: int, twin_url: str, cookie: str, nginx_url: str) -> None:
     speeds: dict[str, list[float]] = {"twinrooms": [], "nginx": []}
-    curl_seconds(nginx_url)  # warm the page cache for both (one file)
+    servers = [("nginx", nginx_url, ""), ("twinrooms", twin_url, cookie)]
+    servers = [server for server in servers if server[1]]
+    curl_seconds(*servers[0][1:])  # warm the page cache for both (one file)
     for run in range(1, runs + 1):
-        for name, url, jar in (("nginx", nginx_url, ""), ("twinrooms", twin_url, cookie)):
+        for name, url, jar in servers:
             seconds = await asyncio.to_thread(curl_seconds, url, jar)
             speeds[name].append(size / seconds / MIB)
             print(f"run {run}/{runs} {name:9} {speeds[name][-1]:8.0f} MiB/s", flush=True)
-    twin, ngx = statistics.median(speeds["twinrooms"]), statistics.median(speeds["nginx"])
+    twin = statistics.median(speeds["twinrooms"])
+    if not nginx_url:
+        print(f"download median: twinrooms {twin:.0f} MiB/s")
+        return
+    ngx = statistics.median(speeds["nginx"])
     print(f"download median: twinrooms {twin:.0f} MiB/s, nginx {ngx:.0f} MiB/s")
     print(f"download ratio twinrooms/nginx: {twin / ngx:.2f} (target >= 0.80)")
 
@@ -224,4 +308,5 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--upload-mib", type=int, default=1024)
+    parser.add_argument("--s3", action="store_true", help="also through a node on S3 (moto)")
     asyncio.run(main(parser.parse_args()))

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rooms.errors import Conflict, Forbidden, NotFound
+from rooms.blob_refs import take_reference
+from rooms.errors import Conflict, Forbidden, NotFound, Unavailable
 from rooms.filenames import clean_folder, clean_name
 from rooms.ids import new_id
 from rooms.models import User, iso
@@ -34,11 +35,13 @@ CURRENT = SELECT + " AND v.version = f.version"
 
 @dataclass(frozen=True)
 class NewBlob:
-    """The bytes of an upload as stored: digest, size and the type sniffed from the content."""
+    """The bytes of an upload as stored: digest, size, the type sniffed from the content, and the
+    pin the upload holds on the blob's row (`BlobRefs.pin`)."""
 
     sha256: str
     size: int
     mime: str
+    pin: float
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,8 @@ class Archive:
     ) -> StoredFile:
         """Record an uploaded blob as a new file, or a new version of the same name in the folder.
 
-        The blob must already be stored. Emits `file:new` (or `file:edit` for a new version).
+        The blob must already be stored under the upload's pin. Emits `file:new` (or `file:edit`
+        for a new version). `Unavailable` if the pin lapsed and a collection took the blob.
         """
         await self.rooms.require(user, room_id, Action.UPLOAD)
         folder, name = clean_folder(folder), clean_name(name)
@@ -214,25 +218,6 @@ class Archive:
         await self.db.write(bring_back)
         return await self._load(file_id)
 
-    async def refs(self, sha256: str) -> int:
-        """How many file versions use the blob (0: it may be deleted)."""
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM file_versions WHERE sha256 = ?", (sha256,)
-        )
-        return int(row[0]) if row is not None else 0
-
-    async def recount(self) -> None:
-        """Recount every blob's references and forget unused blobs (rooms deleted meanwhile)."""
-
-        async def recount(tx: Tx) -> None:
-            await tx.execute(
-                "UPDATE blobs SET refs ="
-                " (SELECT COUNT(*) FROM file_versions v WHERE v.sha256 = blobs.sha256)"
-            )
-            await tx.execute("DELETE FROM blobs WHERE refs = 0")
-
-        await self.db.write(recount)
-
     async def _load(self, file_id: str) -> StoredFile:
         row = await self.db.fetchone(CURRENT + " WHERE f.id = ?", (file_id,))
         if row is None:
@@ -277,13 +262,10 @@ async def _next_version(
 async def _record(
     tx: Tx, seq: int, user_id: str, room_id: str, where: tuple[str, str], blob: NewBlob, now: float
 ) -> str:
-    """Insert the blob's reference and the version row, and record the event under `seq` (taken
-    before any check); returns the file's id."""
-    await tx.execute(
-        "INSERT INTO blobs (sha256, size, refs, created_at) VALUES (?, ?, 1, ?)"
-        " ON CONFLICT (sha256) DO UPDATE SET refs = blobs.refs + 1",
-        (blob.sha256, blob.size, now),
-    )
+    """Count the blob's reference and insert the version row, and record the event under `seq`
+    (taken before any check); returns the file's id."""
+    if not await take_reference(tx, blob.sha256, blob.pin):
+        raise Unavailable("Storing the file took too long; please upload it again.")
     file_id, version = await _next_version(tx, room_id, *where, user_id, now)
     await tx.execute(
         "INSERT INTO file_versions (file_id, version, room_id, sha256, size, mime,"

@@ -87,10 +87,15 @@ class RateLimited(DomainError):
 
 
 class Unavailable(DomainError):
-    """The database cannot be reached just now; `retry_after` is whole seconds to wait."""
+    """A service the request needs (the database, the blob store) cannot be reached just now;
+    `retry_after` is whole seconds to wait."""
 
     code = "unavailable"
 
-    def __init__(self, retry_after: int = 5) -> None:
-        super().__init__("The service is unavailable for a moment; try again shortly.")
+    def __init__(
+        self,
+        message: str = "The service is unavailable for a moment; try again shortly.",
+        retry_after: int = 5,
+    ) -> None:
+        super().__init__(message)
         self.retry_after = retry_after

@@ -1,9 +1,9 @@
 """Emptying the trash: a teacher purges a file for good, and files trashed long ago expire.
 
-A purged file's rows go (its versions with it), and the digests its versions used are handed back:
-the caller decides, one digest at a time and under that digest's lock, whether any file version
-still uses the blob (`forget`), and only then removes its bytes. Blobs are shared between identical
-files, also across rooms, so a purge never implies that a blob is unused.
+A purged file's rows go (its versions with it), its blobs' reference counts are recounted, and the
+digests its versions used are handed back, for the collection to delete those that nothing uses any
+more (`rooms/blob_refs.py`). Blobs are shared between identical files, also across rooms, so a purge
+never implies that a blob is unused.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Trash:
     async def purge(self, user: User, file_id: str) -> list[str]:
         """Remove a trashed file and every version of it (teachers); emits `file:purge`.
 
-        Returns the digests its versions used, for the caller to `forget` if nothing else uses them.
+        Returns the digests its versions used, for the collection to delete if nothing uses them.
         """
         row = await self.db.fetchone(
             "SELECT room_id, deleted_at FROM files WHERE id = ?", (file_id,)
@@ -62,32 +62,6 @@ class Trash:
 
             if await self.db.write(batch) < BATCH:
                 return sorted(set(digests))
-
-    async def unreferenced(self) -> list[str]:
-        """Digests of blobs no file version uses (their files purged, or their room deleted)."""
-        rows = await self.db.fetchall(
-            "SELECT sha256 FROM blobs b"
-            " WHERE NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = b.sha256)"
-        )
-        return [row[0] for row in rows]
-
-    async def forget(self, sha256: str) -> bool:
-        """Drop the blob's row if no file version uses it; True when its bytes may be deleted.
-
-        Call it under the digest's lock, the one an upload of the same bytes holds from storing
-        the blob to committing its row: then a True here cannot race such an upload.
-        """
-
-        async def drop(tx: Tx) -> bool:
-            used = await tx.fetchone(
-                "SELECT 1 FROM file_versions WHERE sha256 = ? LIMIT 1", (sha256,)
-            )
-            if used is not None:
-                return False
-            await tx.execute("DELETE FROM blobs WHERE sha256 = ?", (sha256,))
-            return True
-
-        return await self.db.write(drop)
 
 
 async def _remove(tx: Tx, files: Sequence[tuple[str, str]]) -> list[str] | None:

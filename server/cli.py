@@ -14,9 +14,11 @@ from collections.abc import Sequence
 import redis.asyncio
 from aiohttp import web
 
+from media.blobs import BlobUnavailable
 from rooms.errors import DomainError
 from server import config
 from server.app import build_services, create_app, open_store
+from server.filestore import blob_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("botocore.credentials", "aiobotocore.credentials"):
+        # "Found credentials in environment variables" at every start says nothing useful.
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(settings)
     return asyncio.run(create_user(settings, args))
@@ -70,22 +75,28 @@ def serve(settings: config.Settings) -> int:
 
 
 async def preflight(settings: config.Settings) -> str:
-    """Why a shared engine cannot be used (one line), or "" when all can: Redis answers our
-    password, and the database is reachable, lets us in and takes the migrations (PostgreSQL's
-    `unaccent` extension included). Checked before the server starts, so a failure is one line
-    and not a traceback from start-up."""
+    """Why the node cannot start (one line), or "" when it can: in a cluster, Redis answers our
+    password; the shared database is reachable, lets us in and takes the migrations (PostgreSQL's
+    `unaccent` extension included); and the blob store answers (an S3 bucket missing or
+    unreachable). Checked before the server starts, so a failure is one line and not a traceback
+    from start-up."""
     if settings.clustered:
         problem = await redis_problem(settings.redis_url)
         if problem:
             return f"{config.PREFIX}REDIS_URL: cannot use Redis: {problem}"
-    if not settings.database_url.startswith("postgresql://"):
-        return ""
-    store = open_store(settings)
+    if settings.database_url.startswith("postgresql://"):
+        store = open_store(settings)
+        try:
+            await store.open()
+        except Exception as exc:  # any failure to connect or migrate is the operator's to fix
+            return f"{config.PREFIX}DATABASE_URL: cannot use the database: {_one_line(exc)}"
+        await store.close()
+    blobs = blob_store(settings)
     try:
-        await store.open()
-    except Exception as exc:  # any failure to connect or migrate is the operator's to fix
-        return f"{config.PREFIX}DATABASE_URL: cannot use the database: {_one_line(exc)}"
-    await store.close()
+        await blobs.open()
+    except BlobUnavailable as exc:
+        return f"{config.PREFIX}S3_BUCKET: {_one_line(exc)}"
+    await blobs.close()
     return ""
 
 

@@ -36,6 +36,11 @@ class Settings:
     redis_url: str = ""
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     node_id: str = ""
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    s3_prefix: str = ""
+    s3_path_style: bool = False
     public_url: str = ""
     allowed_origins: tuple[str, ...] = ()
     signup: str = "open"
@@ -145,6 +150,11 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "redis_url": str,
     "trusted_proxies": _networks,
     "node_id": _node_id,
+    "s3_bucket": str,
+    "s3_endpoint": str,
+    "s3_region": str,
+    "s3_prefix": str,
+    "s3_path_style": _bool,
     "public_url": str,
     "allowed_origins": _csv,
     "signup": _choice("open", "closed"),
@@ -238,6 +248,15 @@ def _check(parsed: dict[str, Any]) -> None:
         if not url.startswith("postgresql://"):
             # Nodes on node-local data would silently split the rooms between them.
             raise ConfigError(f"{PREFIX}REDIS_URL needs a postgresql:// {PREFIX}DATABASE_URL")
+        if not parsed.get("s3_bucket"):
+            # Blobs in each node's DATA_DIR would be missing on every other node.
+            raise ConfigError(f"{PREFIX}REDIS_URL needs {PREFIX}S3_BUCKET")
+    endpoint = parsed.get("s3_endpoint", "")
+    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise ConfigError(f"{PREFIX}S3_ENDPOINT must be an http:// or https:// URL")
+    s3_only = ("s3_endpoint", "s3_region", "s3_prefix", "s3_path_style")
+    if not parsed.get("s3_bucket") and any(key in parsed for key in s3_only):
+        raise ConfigError(f"{PREFIX}S3_* settings need {PREFIX}S3_BUCKET")
     token = parsed.get("metrics_token", "")
     if token and len(token) < 32:
         raise ConfigError(f"{PREFIX}METRICS_TOKEN must be at least 32 characters")

@@ -1,7 +1,9 @@
 """Serving a stored file: byte ranges, ETags, and headers that keep a browser from running it.
 
 The body is written in 1 MiB chunks from a plain loop: per-chunk overhead, not Python, sets the
-speed of a download, so there is no thread hop per chunk. The type is the one sniffed at upload
+speed of a download, so there is no thread hop per chunk. The range is opened in the blob store
+before the status line is sent, so a missing blob is a logged 500 and an unreachable store a 503,
+never a 200 cut short. The type is the one sniffed at upload
 (HTML, SVG and XML are sent as opaque bytes instead); only types a browser shows without running
 anything are `inline`, and every response carries `nosniff` and a sandboxing CSP, so even HTML that
 slips through cannot act in our origin.
@@ -90,11 +92,14 @@ async def send(request: web.Request, stored: StoredFile, blobs: BlobStore) -> we
         response.headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{stored.size}"
     response.content_type = served_type(stored.mime)
     response.content_length = length
-    await response.prepare(request)
-    if request.method != "HEAD":
-        async with aclosing(blobs.stream(stored.sha256, start, length)) as chunks:
-            async for chunk in chunks:
-                await response.write(chunk)
+    if request.method == "HEAD":
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    async with aclosing(await blobs.open_range(stored.sha256, start, length)) as chunks:
+        await response.prepare(request)
+        async for chunk in chunks:
+            await response.write(chunk)
     await response.write_eof()
     return response
 

@@ -1,10 +1,10 @@
 """The archive's parts on a node: typed keys, assembly from the settings, start-up cleaning.
 
-`setup(app)` is called once by `create_app`; the cleaning runs in a cleanup context after the
-database has opened: temporary files left by a killed upload go, blob references are recounted,
-and blobs no file uses any more (an upload killed between rename and commit, a deleted room) are
-removed with thumbnails whose blob is gone, so nothing partial or orphaned survives a restart.
-Then the sweeper runs in the background until the node stops (`server/sweeper.py`).
+`setup(app)` is called once by `create_app`. The blob store is local files under `DATA_DIR`, or an
+S3 bucket when `S3_BUCKET` is set. It opens in a cleanup context after the database (an S3 bucket
+that does not answer stops the start): temporary files left by a killed upload go, and so do
+thumbnails whose blob has no row any more. Then the sweeper runs in the background until the node
+stops, at once and every ten minutes (`server/sweeper.py`): expired trash, unused blobs.
 """
 
 from __future__ import annotations
@@ -17,24 +17,40 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from media.blobs import LocalBlobs
+from media.blobs import BlobStore, LocalBlobs
+from media.s3blobs import S3Blobs, S3Config
 from media.thumbnails import Thumbnails
 from rooms.archive import Archive
+from rooms.blob_refs import BlobRefs
 from rooms.folders import Folders
 from rooms.trash import Trash
-from server.blob_locks import BlobLocks
+from server.config import Settings
 from server.keys import SERVICES, SETTINGS
-from server.sweeper import Sweeper
+from server.sweeper import LocalLease, Sweeper
 
 log = logging.getLogger(__name__)
 
 
 ARCHIVE = web.AppKey("archive", Archive)
 FOLDERS = web.AppKey("folders", Folders)
-BLOBS = web.AppKey("blobs", LocalBlobs)
+BLOBS = web.AppKey("blobs", BlobStore)
+BLOB_REFS = web.AppKey("blob_refs", BlobRefs)
 THUMBNAILS = web.AppKey("thumbnails", Thumbnails)
-BLOB_LOCKS = web.AppKey("blob_locks", BlobLocks)
 SWEEPER = web.AppKey("sweeper", Sweeper)
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings choose: an S3 bucket if one is named, else `DATA_DIR/blobs`."""
+    if settings.s3_bucket:
+        config = S3Config(
+            settings.s3_bucket,
+            settings.s3_endpoint,
+            settings.s3_region,
+            settings.s3_prefix,
+            settings.s3_path_style,
+        )
+        return S3Blobs(config, settings.data_dir / "blobs" / "tmp")
+    return LocalBlobs(settings.data_dir / "blobs")
 
 
 def setup(app: web.Application) -> None:
@@ -44,14 +60,15 @@ def setup(app: web.Application) -> None:
         services.db, services.rooms, clock=time.time, quota_bytes=settings.room_quota_bytes
     )
     app[FOLDERS] = Folders(services.db, services.rooms, clock=time.time)
-    app[BLOBS] = LocalBlobs(settings.data_dir / "blobs")
+    app[BLOBS] = blob_store(settings)
+    app[BLOB_REFS] = BlobRefs(services.db, clock=time.time)
     app[THUMBNAILS] = Thumbnails(settings.data_dir / "thumbnails")
-    app[BLOB_LOCKS] = BlobLocks()
     app[SWEEPER] = Sweeper(
         Trash(services.db, services.rooms),
+        app[BLOB_REFS],
         app[BLOBS],
         app[THUMBNAILS],
-        app[BLOB_LOCKS],
+        LocalLease(),  # one node: a cluster's lease lives in Redis
         trash_days=settings.trash_days,
     )
     app.cleanup_ctx.append(_clean)
@@ -59,20 +76,10 @@ def setup(app: web.Application) -> None:
 
 
 async def _clean(app: web.Application) -> AsyncIterator[None]:
-    blobs, archive = app[BLOBS], app[ARCHIVE]
-    await blobs.open()
-    await archive.recount()
-    removed = 0
-    async for sha256 in blobs.list():
-        if not await archive.refs(sha256):
-            await blobs.delete(sha256)
-            removed += 1
-    if removed:
-        log.info("removed %d unused blobs", removed)
-    async for sha256 in app[THUMBNAILS].list():
-        if not await blobs.exists(sha256):
-            await app[THUMBNAILS].delete(sha256)
+    await app[BLOBS].open()
+    await app[SWEEPER].prune_thumbnails()
     yield
+    await app[BLOBS].close()
 
 
 async def _sweep(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from media.blobs import BlobUnavailable
 from rooms.errors import DomainError
 from server.errors import from_domain, http_error
 from server.keys import METRICS, SETTINGS
@@ -33,6 +34,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except DomainError as exc:
         return from_domain(exc)
+    except BlobUnavailable as exc:
+        log.warning("%s %s: the blob store is unavailable: %s", request.method, request.path, exc)
+        return http_error("unavailable", "The file store cannot be reached; try again shortly.")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -1,13 +1,15 @@
 """Receiving an upload: multipart streamed to a temporary file, counted, hashed and limited.
 
 aiohttp's `read_chunk` does not cap a part, so the size limit and the room's quota are enforced
-here chunk by chunk. The bytes become a blob (fsync, then rename) only once the whole body is read,
-and the database row comes after that; any failure on the way removes the temporary file, releases
-the quota and, if the blob is new and unused, removes it too.
+here chunk by chunk. The bytes become a blob only once the whole body is read: the blob's row is
+pinned, the bytes are stored (renamed into place, or sent to the bucket), and the file's row is
+committed with the blob's reference (`rooms/blob_refs.py`). Any failure on the way removes the
+temporary file, releases the quota and the pin; bytes stored for nothing are the collection's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,20 +18,24 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 
-from media.blobs import CHUNK, BlobInfo, TempUpload
+from media.blobs import CHUNK, BlobInfo, BlobUnavailable, TempUpload
 from media.sniff import sniff
 from rooms.archive import NewBlob, StoredFile
-from rooms.errors import Invalid, TooLarge
+from rooms.errors import Invalid, TooLarge, Unavailable
 from rooms.filenames import clean_folder, clean_name
 from rooms.models import User
 from rooms.quota import Reservation
-from server.filestore import ARCHIVE, BLOB_LOCKS, BLOBS
+from server.filestore import ARCHIVE, BLOB_REFS, BLOBS, SWEEPER
 from server.keys import SETTINGS
 
 # The multipart framing around the file (boundaries, part headers) is at most this much of the
 # request's Content-Length: the rest is file bytes to reserve before they arrive.
 FRAMING = 4096
 FOLDER_FIELD_MAX = 2048
+# A collection deleting the same bytes takes one DELETE per blob; waiting this long for it to end
+# means the blob store is in trouble.
+PIN_TRIES = 100
+PIN_WAIT = 0.1
 
 
 @dataclass(frozen=True)
@@ -157,17 +163,34 @@ async def _stream(
 
 
 async def _commit(request: web.Request, upload: Upload, received: Received) -> StoredFile:
-    """Rename the finished file into the blob store, then record it; undo the blob on failure."""
+    """Pin the blob's row, store the bytes, then record the file; give up the pin on failure."""
     app = request.app
     info = received.info
-    blob = NewBlob(info.sha256, info.size, sniff(info.head))
-    async with app[BLOB_LOCKS].hold(info.sha256):
+    pin = await _pin(request, info)
+    try:
         await app[BLOBS].put(received.temp)
-        try:
-            return await app[ARCHIVE].add(
-                upload.user, upload.room_id, upload.folder, received.name, blob, received.held
-            )
-        except BaseException:
-            if not await app[ARCHIVE].refs(info.sha256):
-                await app[BLOBS].delete(info.sha256)
-            raise
+        blob = NewBlob(info.sha256, info.size, sniff(info.head), pin)
+        return await app[ARCHIVE].add(
+            upload.user, upload.room_id, upload.folder, received.name, blob, received.held
+        )
+    except BaseException as exc:
+        await asyncio.shield(_give_up(app, info.sha256, pin, exc))
+        raise
+
+
+async def _give_up(app: web.Application, sha256: str, pin: float, error: BaseException) -> None:
+    """Release the pin; bytes stored for nothing go at once, unless the store is what failed
+    (then the next sweep deletes them)."""
+    await app[BLOB_REFS].unpin(sha256, pin)
+    if not isinstance(error, BlobUnavailable):
+        await app[SWEEPER].collect([sha256])
+
+
+async def _pin(request: web.Request, info: BlobInfo) -> float:
+    """Pin the blob's row, waiting while a collection deletes the same bytes."""
+    for _ in range(PIN_TRIES):
+        pin = await request.app[BLOB_REFS].pin(info.sha256, info.size)
+        if pin is not None:
+            return pin
+        await asyncio.sleep(PIN_WAIT)
+    raise Unavailable("The file store is busy; please upload the file again.")

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -99,9 +106,109 @@ def race_rounds(request: pytest.FixtureRequest) -> int:
     return race_rounds_of(request.config)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+class MotoServer:
+    """An S3-compatible server (moto) on loopback, in a process of its own."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def at(cls, url: str) -> MotoServer:
+        """A handle on a server already running at `url` (to look into its buckets)."""
+        return cls(int(url.rsplit(":", 1)[1]))
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(self.url, timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("moto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1")
+
+    def bucket(self) -> str:
+        """A new, empty bucket."""
+        name = f"twinrooms-{secrets.token_hex(6)}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def keys(self, bucket: str) -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@pytest.fixture(scope="session")
+def aws_credentials() -> Iterator[None]:
+    """The `AWS_*` variables botocore reads, set for the session (moto accepts any)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in S3_ENV.items():
+            patch.setenv(key, value)
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto(aws_credentials: None) -> Iterator[MotoServer]:
+    """One moto server for the whole session; each test that uses it takes a bucket of its own."""
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
+def blob_storage() -> str:
+    """Where blobs go: "local" (files under DATA_DIR) unless a module parametrises it with "s3"."""
+    return "local"
+
+
+def s3_settings(settings: Settings, moto: MotoServer) -> Settings:
+    return replace(
+        settings,
+        s3_bucket=moto.bucket(),
+        s3_endpoint=moto.url,
+        s3_region="us-east-1",
+        s3_prefix="node/",
+        s3_path_style=True,
+    )
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, database_url: str, blob_storage: str, request: pytest.FixtureRequest
+) -> Settings:
+    chosen = Settings(
         data_dir=tmp_path,
         database_url=database_url,
         secret_key=b"test secret key that is long enough!",
@@ -116,6 +223,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         rate_events=1000,
         media_addresses=("127.0.0.1",),
     )
+    if blob_storage == "s3":
+        return s3_settings(chosen, request.getfixturevalue("moto"))
+    return chosen
 
 
 @pytest.fixture

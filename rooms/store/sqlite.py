@@ -298,13 +298,17 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
     )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations("sqlite"):
-        if version in done:
-            continue
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Read under the write lock: another process opening the same file may have applied
+            # this step since we looked.
+            if conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ).fetchall():
+                conn.execute("COMMIT")
+                continue
             for statement in _statements(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, name))

@@ -7,14 +7,13 @@ import io
 import sqlite3
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
 
 from server.config import Settings
-from tests.conftest import Person
+from tests.conftest import MotoServer, Person
 
 BOUNDARY = "twinroomsTestBoundary7MA4YWxk"
 
@@ -71,19 +70,27 @@ async def download(
     return response.status, response.headers, await response.read()
 
 
-def leftovers(where: Path | Settings) -> dict[str, Any]:
-    """Temporary files, blobs and file rows currently on disk (and in PostgreSQL, if in use)."""
-    data_dir = where if isinstance(where, Path) else where.data_dir
-    url = "" if isinstance(where, Path) else where.database_url
-    root = data_dir / "blobs"
+def stored_blobs(settings: Settings) -> list[str]:
+    """The digests in the blob store: files under DATA_DIR, or objects in the bucket."""
+    if settings.s3_bucket:
+        keys = MotoServer.at(settings.s3_endpoint).keys(settings.s3_bucket)
+        assert all(key.startswith(f"{settings.s3_prefix}blobs/") for key in keys)
+        return sorted(key.rsplit("/", 1)[-1] for key in keys)
+    return sorted(p.name for p in (settings.data_dir / "blobs").glob("??/??/*"))
+
+
+def leftovers(settings: Settings) -> dict[str, Any]:
+    """Temporary files, blobs and file rows currently stored (rows in PostgreSQL, if in use)."""
+    root = settings.data_dir / "blobs"
     temps = sorted(p.name for p in (root / "tmp").iterdir()) if (root / "tmp").exists() else []
-    blobs = sorted(p.name for p in root.glob("??/??/*"))
-    if url.startswith("postgresql://"):
+    blobs = stored_blobs(settings)
+    if settings.database_url.startswith("postgresql://"):
         # A synchronous look from inside an async test: its own loop, in a thread of its own.
         with ThreadPoolExecutor(max_workers=1) as thread:
-            rows, blob_rows = thread.submit(asyncio.run, _pg_counts(url)).result(timeout=30)
+            counts = thread.submit(asyncio.run, _pg_counts(settings.database_url))
+            rows, blob_rows = counts.result(timeout=30)
     else:
-        with sqlite3.connect(data_dir / "twinrooms.sqlite3") as conn:
+        with sqlite3.connect(settings.data_dir / "twinrooms.sqlite3") as conn:
             rows = conn.execute("SELECT COUNT(*) FROM file_versions").fetchone()[0]
             blob_rows = conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0]
         conn.close()

@@ -11,6 +11,7 @@ import socket
 import sys
 from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,19 @@ import aiohttp
 import pytest
 
 from server.config import Settings
-from tests.api.files_helpers import BOUNDARY, leftovers, multipart, upload
+from tests.api.files_helpers import BOUNDARY, leftovers, multipart, stored_blobs, upload
 from tests.conftest import Person, with_settings
 
 Room = dict[str, Any]
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["local", "s3"])
+def blob_storage(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on local files and on an S3 bucket."""
+    return str(request.param)
+
+
 LIMIT = 1024 * 1024
 FILE = 256 * 1024
 FITS = 5
@@ -39,7 +48,7 @@ NOTHING = {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
 async def test_an_oversize_upload_is_413_and_leaves_nothing(room: Room, settings: Settings) -> None:
     answer = await upload(room["_owner"], room["id"], "big.bin", os.urandom(LIMIT + 1), status=413)
     assert answer["error"]["code"] == "too_large"
-    assert leftovers(settings.data_dir) == NOTHING
+    assert leftovers(settings) == NOTHING
 
 
 async def test_an_oversize_upload_without_a_length_is_stopped_while_streaming(
@@ -58,7 +67,7 @@ async def test_an_oversize_upload_without_a_length_is_stopped_while_streaming(
         headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
     )
     assert response.status == 413 and (await response.json())["error"]["code"] == "too_large"
-    assert leftovers(settings.data_dir) == NOTHING
+    assert leftovers(settings) == NOTHING
 
 
 async def test_an_upload_past_the_quota_is_413_and_leaves_nothing(
@@ -67,10 +76,10 @@ async def test_an_upload_past_the_quota_is_413_and_leaves_nothing(
     owner: Person = room["_owner"]
     for index in range(FITS):
         await upload(owner, room["id"], f"{index}.bin", os.urandom(FILE))
-    before = leftovers(settings.data_dir)
+    before = leftovers(settings)
     answer = await upload(owner, room["id"], "one too many.bin", os.urandom(FILE), status=413)
     assert answer["error"]["code"] == "quota_exceeded"
-    assert leftovers(settings.data_dir) == before and before["rows"] == FITS
+    assert leftovers(settings) == before and before["rows"] == FITS
     await upload(owner, room["id"], "small.bin", b"still fits")
 
 
@@ -92,7 +101,7 @@ async def test_twenty_concurrent_uploads_store_exactly_those_that_fit(
     assert sorted(statuses) == [201] * FITS + [413] * (20 - FITS)
     listed = await owner.call("GET", f"/api/rooms/{room['id']}/files")
     assert len(listed) == FITS
-    state = leftovers(settings.data_dir)
+    state = leftovers(settings)
     assert state["temps"] == [] and len(state["blobs"]) == FITS and state["rows"] == FITS
 
 
@@ -114,9 +123,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def start_node(data_dir: Path, port: int) -> Process:
+def s3_environment(settings: Settings) -> dict[str, str]:
+    if not settings.s3_bucket:
+        return {}
+    return {
+        "TWINROOMS_S3_BUCKET": settings.s3_bucket,
+        "TWINROOMS_S3_ENDPOINT": settings.s3_endpoint,
+        "TWINROOMS_S3_PREFIX": settings.s3_prefix,
+        "TWINROOMS_S3_PATH_STYLE": "1",
+    }
+
+
+async def start_node(data_dir: Path, port: int, extra: dict[str, str]) -> Process:
     env = {
         **os.environ,
+        **extra,
         "TWINROOMS_DATA_DIR": str(data_dir),
         "TWINROOMS_PORT": str(port),
         "TWINROOMS_TEST_FAST_HASH": "1",
@@ -138,11 +159,12 @@ async def start_node(data_dir: Path, port: int) -> Process:
 
 
 async def test_a_server_killed_mid_upload_shows_nothing_partial_after_restart(
-    tmp_path: Path,
+    tmp_path: Path, settings: Settings
 ) -> None:
     data_dir, port = tmp_path / "node", free_port()
     base = f"http://127.0.0.1:{port}"
-    process = await start_node(data_dir, port)
+    extra = s3_environment(settings)
+    process = await start_node(data_dir, port, extra)
     try:
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
@@ -168,9 +190,9 @@ async def test_a_server_killed_mid_upload_shows_nothing_partial_after_restart(
             await asyncio.wait_for(process.wait(), 10)
             with pytest.raises(aiohttp.ClientError):
                 await posting
-        process = await start_node(data_dir, port)
+        process = await start_node(data_dir, port, extra)
         assert list((data_dir / "blobs" / "tmp").iterdir()) == []
-        assert list((data_dir / "blobs").glob("??/??/*")) == []
+        assert stored_blobs(replace(settings, data_dir=data_dir)) == []
         async with (
             aiohttp.ClientSession(cookie_jar=jar) as http,
             http.get(f"{base}/api/rooms/{room_id}/files") as response,

@@ -63,7 +63,7 @@ async def test_uploading_and_deleting_in_a_loop_stops_at_the_quota(
         else:
             assert (await response.json())["error"]["code"] == "quota_exceeded"
     assert statuses == [201] * FITS + [413] * FITS
-    assert len(leftovers(settings.data_dir)["blobs"]) == FITS
+    assert len(leftovers(settings)["blobs"]) == FITS
 
 
 async def test_restoring_from_a_full_trash_needs_no_more_room(room: Room) -> None:
@@ -94,7 +94,7 @@ async def test_a_teacher_purges_a_trashed_file_its_blob_and_thumbnail(
     await owner.call("GET", f"/api/files/{picture['id']}", status=404)
     await owner.call("POST", f"/api/files/{picture['id']}/restore", status=404)
     assert await owner.call("GET", f"/api/rooms/{room['id']}/files?deleted=1") == []
-    state = leftovers(settings.data_dir)
+    state = leftovers(settings)
     assert sorted(state["blobs"]) == sorted(f["sha256"] for f in made)
     assert state["rows"] == state["blob_rows"] == FITS - 1
     assert thumbnails(settings.data_dir) == []
@@ -128,7 +128,7 @@ async def test_the_trash_empties_itself_after_trash_days(
     await owner.call("DELETE", f"/api/files/{gone['id']}", status=204)
     await app[SWEEPER].sweep(time.time() + 31 * DAY)
     assert await owner.call("GET", f"/api/rooms/{room['id']}/files?deleted=1") == []
-    assert leftovers(settings.data_dir)["blobs"] == [kept["sha256"]]
+    assert leftovers(settings)["blobs"] == [kept["sha256"]]
     assert thumbnails(settings.data_dir) == []
     assert (await download(owner, kept["id"]))[2] == png(90, 60)
 
@@ -140,7 +140,7 @@ async def test_a_deleted_rooms_blobs_go_at_the_next_sweep(
     await upload(owner, room["id"], "a.bin", os.urandom(FILE))
     await owner.call("DELETE", f"/api/rooms/{room['id']}", status=204)
     await app[SWEEPER].sweep(time.time())
-    state = leftovers(settings.data_dir)
+    state = leftovers(settings)
     assert state["blobs"] == [] and state["blob_rows"] == 0
 
 
@@ -159,7 +159,7 @@ async def test_a_purge_racing_an_upload_of_the_same_bytes_never_loses_the_upload
         assert (await download(owner, new["id"]))[2] == data
         await owner.call("DELETE", f"/api/files/{new['id']}", status=204)
         await owner.call("POST", f"/api/files/{new['id']}/purge", status=204)
-    assert leftovers(settings.data_dir) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
+    assert leftovers(settings) == {"temps": [], "blobs": [], "rows": 0, "blob_rows": 0}
 
 
 async def test_a_start_removes_thumbnails_whose_blob_is_gone(settings: Settings) -> None:

@@ -22,6 +22,12 @@ Room = dict[str, Any]
 pytestmark = [pytest.mark.timeout(60), pytest.mark.both_engines]
 
 
+@pytest.fixture(params=["local", "s3"])
+def blob_storage(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on local files and on an S3 bucket."""
+    return str(request.param)
+
+
 async def join_as(people: People, owner: Person, room_id: str, role: str) -> Person:
     invite = await owner.call("POST", f"/api/rooms/{room_id}/invites", {"role": role}, status=201)
     person = await people(signup=False)

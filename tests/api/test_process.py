@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+from tests.conftest import MotoServer
 from tests.pg import PgServer
 from tests.redis_server import RedisServer
 
@@ -119,6 +120,29 @@ async def test_a_refused_login_or_an_uncreatable_extension_stops_the_start_with_
     assert "unaccent" in no_extension and "Traceback" not in no_extension
 
 
+@pytest.mark.parametrize("reachable", [False, True])
+def test_a_bucket_that_is_missing_or_unreachable_stops_the_start_with_one_line(
+    tmp_path: Path, moto: MotoServer, reachable: bool
+) -> None:
+    endpoint = moto.url if reachable else f"http://127.0.0.1:{free_port()}"
+    env = environment(
+        tmp_path,
+        TWINROOMS_S3_BUCKET="no-such-bucket",
+        TWINROOMS_S3_ENDPOINT=endpoint,
+        TWINROOMS_S3_PATH_STYLE="1",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("twinrooms: TWINROOMS_S3_BUCKET: ")
+
+
 def test_admin_creates_the_first_accounts(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "server", "admin", "create-user", "--username", "Head",
                "--display-name", "Head Teacher", "--country", "it", "--role", "admin", "--password-stdin"]  # fmt: skip
@@ -148,6 +172,7 @@ def _serve_clustered(tmp_path: Path, redis_url: str) -> list[str]:
         TWINROOMS_PORT=str(free_port()),
         TWINROOMS_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/twinrooms",
         TWINROOMS_SECRET_KEY="s" * 32,
+        TWINROOMS_S3_BUCKET="never-reached",
         TWINROOMS_REDIS_URL=redis_url,
     )
     done = subprocess.run(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.cluster.harness import Cluster, Visitor, nginx_binary, visitor
+from tests.conftest import MotoServer
 from tests.pg import PgServer
 from tests.redis_server import RedisServer
 
@@ -38,16 +39,17 @@ def redis() -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def start_cluster(
-    pg_server: PgServer, redis: RedisServer
+    pg_server: PgServer, redis: RedisServer, moto: MotoServer
 ) -> AsyncIterator[Callable[..., Awaitable[Cluster]]]:
-    """Starts a cluster on a fresh database (`migrated=False`: an empty one), with extra
-    settings as keyword arguments (`rate_login="3/60"`)."""
+    """Starts a cluster on a fresh database (`migrated=False`: an empty one) and a bucket of its
+    own, with extra settings as keyword arguments (`rate_login="3/60"`)."""
     _require(nginx_binary(), "nginx")
     made: list[tuple[Cluster, str]] = []
 
     async def start(*, migrated: bool = True, **settings: str) -> Cluster:
         url = await pg_server.fresh(migrated=migrated)
-        cluster = Cluster(url, redis, **settings)
+        s3 = {"s3_bucket": moto.bucket(), "s3_endpoint": moto.url, "s3_path_style": "true"}
+        cluster = Cluster(url, redis, **{**s3, "s3_region": "us-east-1", **settings})
         made.append((cluster, url))
         cluster.start()
         return cluster

@@ -28,6 +28,7 @@ import aiohttp
 import socketio
 
 from server.session import COOKIE
+from tests.conftest import S3_ENV
 from tests.redis_server import RedisServer
 
 SECRET_KEY = "cluster test secret key, the same on every node"
@@ -160,6 +161,7 @@ class Cluster:
             "TWINROOMS_MEDIA_ADDRESSES": "127.0.0.1",
             "TWINROOMS_RATE_EVENTS": "1000",
             "TWINROOMS_LOG_LEVEL": "warning",
+            **S3_ENV,
             **{
                 f"TWINROOMS_RATE_{n}": "10000/1"
                 for n in ("LOGIN", "SIGNUP", "JOIN", "POST", "CHAT")

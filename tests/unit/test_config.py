@@ -76,6 +76,8 @@ def test_the_environment_wins_over_the_toml_file(tmp_path: Path) -> None:
         ("SECRET_KEY", "short", "at least 32"),
         ("METRICS_TOKEN", "short", "at least 32"),
         ("NO_SUCH_THING", "1", "unknown setting"),
+        ("S3_PREFIX", "node/", "need TWINROOMS_S3_BUCKET"),
+        ("S3_PATH_STYLE", "sometimes", "TWINROOMS_S3_PATH_STYLE"),
     ],
 )
 def test_a_bad_value_fails_with_one_clear_line(
@@ -95,7 +97,8 @@ KEY = "k" * 32
     [
         ({}, "needs a postgresql://"),
         ({"TWINROOMS_DATABASE_URL": "sqlite:///x.db"}, "needs a postgresql://"),
-        ({"TWINROOMS_DATABASE_URL": PG}, "SECRET_KEY is required"),
+        ({"TWINROOMS_DATABASE_URL": PG}, "needs TWINROOMS_S3_BUCKET"),
+        ({"TWINROOMS_DATABASE_URL": PG, "TWINROOMS_S3_BUCKET": "b"}, "SECRET_KEY is required"),
         (
             {
                 "TWINROOMS_DATABASE_URL": PG,
@@ -125,6 +128,7 @@ def test_cluster_settings_and_a_node_id_unique_per_process(tmp_path: Path) -> No
         "TWINROOMS_REDIS_URL": "redis://:pw@127.0.0.1:6379/0",
         "TWINROOMS_DATABASE_URL": PG,
         "TWINROOMS_SECRET_KEY": KEY,
+        "TWINROOMS_S3_BUCKET": "school-files",
         "TWINROOMS_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
     }
     first, second = load(env), load(env)
@@ -141,3 +145,27 @@ def test_bad_cluster_values_fail_with_one_line(tmp_path: Path, name: str, value:
     with pytest.raises(ConfigError) as caught:
         load({"TWINROOMS_DATA_DIR": str(tmp_path), f"TWINROOMS_{name}": value})
     assert "is not valid" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_s3_settings_choose_a_bucket(tmp_path: Path) -> None:
+    settings = load(
+        {
+            "TWINROOMS_DATA_DIR": str(tmp_path),
+            "TWINROOMS_S3_BUCKET": "school-files",
+            "TWINROOMS_S3_ENDPOINT": "https://s3.example.eu",
+            "TWINROOMS_S3_REGION": "eu-central-1",
+            "TWINROOMS_S3_PREFIX": "twinrooms/",
+            "TWINROOMS_S3_PATH_STYLE": "true",
+        }
+    )
+    assert (settings.s3_bucket, settings.s3_endpoint) == ("school-files", "https://s3.example.eu")
+    assert (settings.s3_region, settings.s3_prefix) == ("eu-central-1", "twinrooms/")
+    assert settings.s3_path_style
+    with pytest.raises(ConfigError, match="S3_ENDPOINT must be an http"):
+        load(
+            {
+                "TWINROOMS_DATA_DIR": str(tmp_path),
+                "TWINROOMS_S3_BUCKET": "b",
+                "TWINROOMS_S3_ENDPOINT": "s3.example.eu",
+            }
+        )
