@@ -24,9 +24,11 @@ from rooms.archive import Archive
 from rooms.blob_refs import BlobRefs
 from rooms.folders import Folders
 from rooms.trash import Trash
+from server.cluster.bus import redis_client
+from server.cluster.lease import RedisLease
 from server.config import Settings
 from server.keys import SERVICES, SETTINGS
-from server.sweeper import LocalLease, Sweeper
+from server.sweeper import Lease, LocalLease, Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,13 @@ def blob_store(settings: Settings) -> BlobStore:
     return LocalBlobs(settings.data_dir / "blobs")
 
 
+def lease(settings: Settings) -> Lease:
+    """Who may sweep: this node alone, or in a cluster whoever holds the lease in Redis."""
+    if settings.clustered:
+        return RedisLease(redis_client(settings.redis_url), settings.node_id)
+    return LocalLease()
+
+
 def setup(app: web.Application) -> None:
     """Build the archive's services from the app's settings and database; clean at start."""
     settings, services = app[SETTINGS], app[SERVICES]
@@ -68,7 +77,7 @@ def setup(app: web.Application) -> None:
         app[BLOB_REFS],
         app[BLOBS],
         app[THUMBNAILS],
-        LocalLease(),  # one node: a cluster's lease lives in Redis
+        lease(settings),
         trash_days=settings.trash_days,
     )
     app.cleanup_ctx.append(_clean)
@@ -88,3 +97,6 @@ async def _sweep(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    held = app[SWEEPER].lease
+    if isinstance(held, RedisLease):
+        await held.close()

@@ -8,8 +8,8 @@ deletes bytes older than `ORPHAN_SECONDS` that have no row at all (a collection 
 between the two deletions). A teacher's purge collects that file's blobs at once the same way.
 
 Only one node collects at a time: each sweep runs under a `Lease`. A single node's lease is a
-lock in its own memory; a cluster's would be held in Redis, and a node that cannot take it skips
-that sweep. A sweep that fails (the blob store unreachable) is logged and retried at the next one.
+lock in its own memory; a cluster's is held in Redis (`server/cluster/lease.py`), and a node that
+cannot take it skips that sweep. A sweep that fails (the blob store unreachable) is logged and retried at the next one.
 """
 
 from __future__ import annotations

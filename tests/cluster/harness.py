@@ -147,6 +147,7 @@ class Cluster:
 
     def __init__(self, database_url: str, redis: RedisServer, **settings: str) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="twinrooms-cluster-"))
+        self.root.chmod(0o755)  # nginx's workers (another user, under root) spool bodies here
         self.redis = redis
         self.nginx_port, self.port_a, self.port_b = free_port(), free_port(), free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith("TWINROOMS_")}
