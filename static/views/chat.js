@@ -104,20 +104,26 @@ export class ChatPanel extends Panel {
     }
   }
 
-  async send() {
+  // The box empties at once and messages go out one after another, in the order typed: a
+  // second message typed while the first is on its way is neither lost nor overtaken. A message
+  // the server refused comes back into an empty box.
+  send() {
     const body = this.input.value.trim();
-    if (!body || this.sending) return;
-    this.sending = true;
+    if (!body) return;
+    this.input.value = "";
     this.error.hidden = true;
+    this.outbox = (this.outbox || Promise.resolve()).then(() => this.deliver(body));
+  }
+
+  async deliver(body) {
     try {
       const ack = await live.request("chat:send", { room_id: this.session.id, body });
-      this.input.value = "";
       if (ack.post) this.session.addPost(ack.post);
     } catch (err) {
       this.error.textContent = errorText(err);
       this.error.hidden = false;
+      if (!this.input.value) this.input.value = body;
     } finally {
-      this.sending = false;
       this.input.focus();
     }
   }

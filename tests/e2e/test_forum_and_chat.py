@@ -34,6 +34,32 @@ async def test_chat_message_reaches_the_other_side_live(visitors: Visitors) -> N
 
 
 @pytest.mark.timeout(90)
+async def test_messages_typed_quickly_all_go_out_in_order(visitors: Visitors) -> None:
+    """A message typed while the previous one is still on its way is neither dropped nor
+    overtaken (Enter used to be ignored until the first was acknowledged, and the box then
+    emptied, losing what had been typed meanwhile)."""
+    teacher, pupil, _room_id, _code = await teacher_and_pupil(visitors)
+    texts = [f"Quick {n}" for n in range(1, 5)]
+    # Typed and sent within one task of the page: none can have been acknowledged in between.
+    await pupil.page.locator(tid("chat-input")).evaluate(
+        """(box, texts) => {
+            for (const text of texts) {
+                box.value = text;
+                box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+            }
+        }""",
+        texts,
+    )
+    for visitor in (pupil, teacher):
+        messages = visitor.page.locator(tid("chat-message"))
+        await expect(messages).to_have_count(len(texts))
+        got = await messages.all_inner_texts()
+        assert all(text in line for text, line in zip(texts, got, strict=True)), got
+    await expect(pupil.page.locator(tid("chat-input"))).to_have_value("")
+    assert teacher.errors == [] and pupil.errors == []
+
+
+@pytest.mark.timeout(90)
 async def test_forum_thread_and_reply_appear_live(visitors: Visitors) -> None:
     teacher, pupil, room_id, _code = await teacher_and_pupil(visitors)
     await teacher.page.click(tid("tab-forum"))
