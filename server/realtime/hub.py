@@ -24,6 +24,7 @@ from server.config import Settings
 from server.errors import ack_error
 from server.keys import Services
 from server.metrics import Metrics
+from server.realtime import fanout
 from server.realtime.connections import Connections
 from server.realtime.dispatcher import Dispatcher
 from server.realtime.limits import EventLimits
@@ -141,9 +142,13 @@ class Hub:
         (`to`, its sid); exactly one of the two. In a cluster the other nodes send it to their
         sockets too, unless `local`: what every node does anyway (a sequenced event, a live
         effect, presence) is sent by each to its own sockets only."""
-        if (room is None) == (to is None):
+        if room is not None and to is None:
+            channel = room_channel(room)
+        elif to is not None and room is None:
+            channel = to
+        else:
             raise ValueError("emit: either room or to")
-        await self.sio.emit(event, data, to=room_channel(room) if room is not None else to)
+        await fanout.send(self.sio, event, data, channel)
         if self.cluster is not None and not local and (to is None or not self.connected(to)):
             self.cluster.emitted(event, data, room, to)
 
