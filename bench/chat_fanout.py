@@ -105,10 +105,20 @@ async def _work(url: str, rooms: list[Classroom], senders: int, conn: Any) -> No
         sent = [0]
         await asyncio.sleep(max(0.0, phase.start_at - time.time()))
         await asyncio.gather(*(_sender(s, r, phase, sent) for s, r, send in clients if send))
-        await asyncio.sleep(1.0)  # the last deliveries land
+        await _drained(arrivals)
         conn.send((sent[0], list(arrivals)))
     for sio, _, _ in clients:
         await sio.disconnect()
+
+
+async def _drained(arrivals: list[tuple[float, float]]) -> None:
+    """Wait until deliveries stop (a second with none, at most a minute): a server still
+    working through a backlog must not carry it into the next round or the other server's."""
+    deadline = time.time() + 60
+    seen = -1
+    while len(arrivals) != seen and time.time() < deadline:
+        seen = len(arrivals)
+        await asyncio.sleep(1.0)
 
 
 def worker(url: str, rooms: list[Classroom], senders: int, conn: Any) -> None:
