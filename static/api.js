@@ -76,6 +76,7 @@ export const paths = {
   invite: (roomId, code) => `/api/rooms/${enc(roomId)}/invites/${enc(code)}`,
   pupils: (roomId) => `/api/rooms/${enc(roomId)}/pupils`,
   member: (roomId, userId) => `/api/rooms/${enc(roomId)}/members/${enc(userId)}`,
+  password: (roomId, userId) => `/api/rooms/${enc(roomId)}/members/${enc(userId)}/password`,
   search: (roomId, q) => `/api/rooms/${enc(roomId)}/search?q=${enc(q)}`,
   sessions: (roomId) => `/api/rooms/${enc(roomId)}/sessions`,
   session: (id) => `/api/sessions/${enc(id)}`,

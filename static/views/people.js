@@ -1,11 +1,14 @@
 // Who is in the room: online now first, each with role and country flag.
-// Teachers change roles and remove members (the owner also manages teachers).
+// Teachers change roles and remove members (the owner also manages teachers), and give a pupil
+// who forgot their password a new one, on a sheet to print.
 import { api, paths } from "../api.js";
 import { h, replace } from "../dom.js";
 import { countryName, initials } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
 import { Panel, flagEl } from "./panel.js";
+import { confirmAction } from "./confirm.js";
+import { credentialsSheet } from "./sheet.js";
 
 const ROLES = ["teacher", "member", "guest"];
 
@@ -13,7 +16,8 @@ export class PeoplePanel extends Panel {
   constructor(session, host, ctx) {
     super(session, host, ctx);
     this.list = h("ul", { class: "people-list", testid: "people-list" });
-    replace(host, h("div", { class: "panel-head" }, h("h2", {}, t("people.title"))), this.list);
+    this.sheet = h("div", { class: "sheet-host", testid: "people-sheet" });
+    replace(host, h("div", { class: "panel-head" }, h("h2", {}, t("people.title"))), this.list, this.sheet);
   }
 
   show() {
@@ -61,7 +65,32 @@ export class PeoplePanel extends Panel {
           countryName(m.country) ? ` · ${countryName(m.country)}` : "",
           m.username ? ` · @${m.username}` : "")),
       roleSelect,
+      // Only pupils' accounts are reset by a teacher; the server refuses any other account.
+      manage && (m.role === "member" || m.role === "guest")
+        ? h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "reset-password",
+          "aria-label": t("people.reset_password_of", { name: m.display_name }), onclick: () => this.resetPassword(m) }, t("people.reset_password"))
+        : null,
       manage ? h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.remove(m) }, t("people.remove")) : null);
+  }
+
+  async resetPassword(m) {
+    const ok = await confirmAction({ title: t("people.reset_password_of", { name: m.display_name }),
+      body: t("people.reset_confirm", { name: m.display_name }), confirm: t("people.reset_password") });
+    if (!ok) return;
+    try {
+      const card = await api.post(paths.password(this.session.id, m.id));
+      replace(this.sheet, credentialsSheet(this.session.room, [card]));
+      document.body.classList.add("has-sheet");
+      announce(t("people.reset_done", { name: m.display_name }));
+      this.sheet.querySelector("h3").focus();
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  destroy() {
+    document.body.classList.remove("has-sheet");
+    super.destroy();
   }
 
   async setRole(m, role) {
