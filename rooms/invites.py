@@ -14,10 +14,13 @@ from rooms.accounts import (
     check_password,
     check_username,
 )
-from rooms.errors import Invalid, InvalidCode
+from rooms.credentials import pupil_password, pupil_username
+from rooms.effects import SessionEnded
+from rooms.errors import Conflict, Forbidden, Invalid, InvalidCode, NotFound
 from rooms.ids import new_id
 from rooms.models import Invite, Room, User
-from rooms.policy import Action, invite_action, may
+from rooms.moderation import audit
+from rooms.policy import Action, invite_action, may, require_manage
 from rooms.rooms import Rooms
 from rooms.store.db import Store, Tx
 
@@ -197,12 +200,11 @@ class Invites:
         await self.rooms.require(actor, room_id, Action.CREATE_PUPILS)
         if not 1 <= len(names) <= MAX_PUPILS:
             raise Invalid(f"pupils: 1 to {MAX_PUPILS} names.")
+        displays = [check_display_name(name) for name in names]
+        usernames = await self._free_usernames(displays)
         sheet = []
-        for name in names:
-            display = check_display_name(name)
-            stem = "".join(ch for ch in display.lower() if ch.isascii() and ch.isalnum())[:12]
-            username = f"{stem or 'pupil'}.{_random('23456789', 5)}"
-            password = _random(CODE_ALPHABET.lower() + "23456789", 12)
+        for display, username in zip(displays, usernames, strict=True):
+            password = pupil_password()
             sheet.append(
                 (display, username, password, await self.accounts.passwords.hash(password))
             )
@@ -215,3 +217,58 @@ class Invites:
 
         await self.db.write(apply)
         return [{"display_name": d, "username": u, "password": p} for d, u, p, _ in sheet]
+
+    async def _free_usernames(self, displays: list[str]) -> list[str]:
+        """One username per name, none taken and no two alike: a class may hold two Noé
+        Lefèvre, and four digits after a common name sometimes meet an older account."""
+        chosen: list[str | None] = [None] * len(displays)
+        for _ in range(8):
+            wanted = {i: pupil_username(d) for i, d in enumerate(displays) if chosen[i] is None}
+            if not wanted:
+                break
+            names = sorted(set(wanted.values()))
+            rows = await self.db.fetchall(
+                f"SELECT username FROM users WHERE username IN ({', '.join('?' * len(names))})",
+                names,
+            )
+            taken = {row["username"] for row in rows} | {c for c in chosen if c}
+            for i, username in wanted.items():
+                if username not in taken:
+                    chosen[i] = username
+                    taken.add(username)
+        if any(c is None for c in chosen):
+            raise Conflict("Could not find free usernames; try again.")
+        return [c for c in chosen if c is not None]
+
+    async def reset_password(self, actor: User, room_id: str, user_id: str) -> dict[str, Any]:
+        """A new generated password for a pupil of the room, shown this once, for a teacher of
+        that room; the pupil's sessions end (and their sockets close) with the old password.
+
+        Only pupil accounts are reset this way, and only by someone who manages the pupil in
+        this room: never a teacher's or an admin's account, whatever room they share.
+        """
+        actor_role = await self.rooms.require(actor, room_id, Action.CREATE_PUPILS)
+        member = await self.rooms.member_of(room_id, user_id)
+        if member is None:
+            raise NotFound("member", user_id)
+        require_manage(actor_role, member.role)
+        if member.user.role != "pupil":
+            raise Forbidden("Only pupils' passwords are reset by their teachers.")
+        password = pupil_password()
+        password_hash = await self.accounts.passwords.hash(password)
+
+        async def apply(tx: Tx) -> None:
+            await tx.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+            )
+            rows = await tx.fetchall(
+                "SELECT token_hash FROM auth_sessions WHERE user_id = ?", (user_id,)
+            )
+            await tx.execute("DELETE FROM auth_sessions WHERE user_id = ?", (user_id,))
+            for row in rows:
+                tx.effect(SessionEnded(row["token_hash"]))
+            await audit(tx, room_id, actor, "password_reset", "user", user_id)
+
+        await self.db.write(apply)
+        user = member.user
+        return {"display_name": user.display_name, "username": user.username, "password": password}

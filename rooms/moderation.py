@@ -35,6 +35,27 @@ async def audit(
     )
 
 
+EXCERPT = 80
+
+
+def audit_target(row: Any) -> dict[str, Any]:
+    """What an audit entry acted on, named: `name` for a person, thread or room, `post` for a
+    post or a report (the post's author, thread and first words)."""
+    target: dict[str, Any] = {"kind": row["target_kind"], "id": row["target_id"]}
+    name = row["user_name"] or row["thread_title"] or row["room_name"]
+    if name is not None:
+        target["name"] = name
+    if row["post_id"] is not None:
+        body = " ".join(row["post_body"].split())
+        target["post"] = {
+            "id": row["post_id"],
+            "thread_id": row["post_thread"],
+            "author": {"id": row["post_author"], "display_name": row["post_author_name"]},
+            "excerpt": body if len(body) <= EXCERPT else body[: EXCERPT - 1] + "…",
+        }
+    return target
+
+
 class Moderation:
     """What teachers do to keep a room safe, and what members do to ask them to."""
 
@@ -190,8 +211,9 @@ class Moderation:
         await self.rooms.require(user, room_id, Action.MODERATE)
         rows = await self.db.fetchall(
             "SELECT reports.*, users.display_name AS reporter_name, posts.body, posts.thread_id,"
-            " posts.author_id, posts.hidden FROM reports JOIN users ON users.id = reports.reporter_id"
-            " JOIN posts ON posts.id = reports.post_id"
+            " posts.author_id, posts.hidden, author.display_name AS author_name"
+            " FROM reports JOIN users ON users.id = reports.reporter_id"
+            " JOIN posts ON posts.id = reports.post_id JOIN users author ON author.id = posts.author_id"
             " WHERE reports.room_id = ? AND reports.resolved_at IS NULL ORDER BY reports.created_at",
             (room_id,),
         )
@@ -202,6 +224,7 @@ class Moderation:
                 "thread_id": r["thread_id"],
                 "body": r["body"],
                 "author_id": r["author_id"],
+                "author": {"id": r["author_id"], "display_name": r["author_name"]},
                 "hidden": bool(r["hidden"]),
                 "reason": r["reason"],
                 "reporter": {"id": r["reporter_id"], "display_name": r["reporter_name"]},
@@ -259,6 +282,16 @@ class Moderation:
 
         return await self.db.write(apply)
 
+    async def mutes(self, user: User, room_id: str) -> list[dict[str, Any]]:
+        """Who is muted in the room's forum and chat now, and until when (teachers only)."""
+        await self.rooms.require(user, room_id, Action.MODERATE)
+        rows = await self.db.fetchall(
+            "SELECT user_id, until FROM mutes WHERE room_id = ? AND until > ?"
+            " ORDER BY until, user_id",
+            (room_id, self.clock()),
+        )
+        return [{"user_id": r["user_id"], "until": iso(r["until"])} for r in rows]
+
     async def set_chat_mode(self, user: User, room_id: str, mode: str) -> None:
         """Teachers open the chat to everyone or keep it to teachers; emits `room:chat_mode`."""
         await self.rooms.require(user, room_id, Action.MODERATE)
@@ -272,12 +305,39 @@ class Moderation:
 
         await self.db.write(apply)
 
+    async def log_call_action(
+        self, user: User, room_id: str, session_id: str, action: str, target_id: str
+    ) -> None:
+        """Record a teacher's control in a live call (`call_mute`, `call_remove`, ...) on a
+        participant: the call itself lives in memory, its moderation in the room's log."""
+        await self.db.write(
+            lambda tx: audit(tx, room_id, user, action, "user", target_id, session_id=session_id)
+        )
+
     async def audit_log(self, user: User, room_id: str) -> list[dict[str, Any]]:
-        """Every moderation action in the room, oldest first (teachers only)."""
+        """Every moderation action in the room, oldest first (teachers only), each naming what
+        it acted on: a person's name, a thread's title, a post's author and opening words (a
+        reported post's for a report) with its thread, so the client can link to it."""
         await self.rooms.require(user, room_id, Action.READ_AUDIT)
         rows = await self.db.fetchall(
-            "SELECT audit_log.*, users.display_name FROM audit_log JOIN users ON users.id = audit_log.actor_id"
-            " WHERE room_id = ? ORDER BY created_at, id LIMIT 1000",
+            "SELECT audit_log.*, actor.display_name,"
+            " target_user.display_name AS user_name, target_thread.title AS thread_title,"
+            " target_room.name AS room_name, post.id AS post_id, post.thread_id AS post_thread,"
+            " post.body AS post_body, post.author_id AS post_author,"
+            " post_author.display_name AS post_author_name"
+            " FROM audit_log JOIN users actor ON actor.id = audit_log.actor_id"
+            " LEFT JOIN users target_user"
+            "  ON audit_log.target_kind = 'user' AND target_user.id = audit_log.target_id"
+            " LEFT JOIN threads target_thread"
+            "  ON audit_log.target_kind = 'thread' AND target_thread.id = audit_log.target_id"
+            " LEFT JOIN rooms target_room"
+            "  ON audit_log.target_kind = 'room' AND target_room.id = audit_log.target_id"
+            " LEFT JOIN reports report"
+            "  ON audit_log.target_kind = 'report' AND report.id = audit_log.target_id"
+            " LEFT JOIN posts post ON post.id = CASE audit_log.target_kind"
+            "  WHEN 'post' THEN audit_log.target_id WHEN 'report' THEN report.post_id END"
+            " LEFT JOIN users post_author ON post_author.id = post.author_id"
+            " WHERE audit_log.room_id = ? ORDER BY audit_log.created_at, audit_log.id LIMIT 1000",
             (room_id,),
         )
         return [
@@ -285,7 +345,7 @@ class Moderation:
                 "id": r["id"],
                 "action": r["action"],
                 "actor": {"id": r["actor_id"], "display_name": r["display_name"]},
-                "target": {"kind": r["target_kind"], "id": r["target_id"]},
+                "target": audit_target(r),
                 "detail": json.loads(r["detail"]),
                 "created_at": iso(r["created_at"]),
             }

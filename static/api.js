@@ -56,6 +56,7 @@ export const api = {
   get: (path) => request("GET", path),
   post: (path, body = {}) => request("POST", path, body),
   patch: (path, body) => request("PATCH", path, body),
+  put: (path, body) => request("PUT", path, body),
   del: (path) => request("DELETE", path),
 };
 
@@ -76,6 +77,9 @@ export const paths = {
   invite: (roomId, code) => `/api/rooms/${enc(roomId)}/invites/${enc(code)}`,
   pupils: (roomId) => `/api/rooms/${enc(roomId)}/pupils`,
   member: (roomId, userId) => `/api/rooms/${enc(roomId)}/members/${enc(userId)}`,
+  mutes: (roomId) => `/api/rooms/${enc(roomId)}/mutes`,
+  mute: (roomId, userId) => `/api/rooms/${enc(roomId)}/mutes/${enc(userId)}`,
+  password: (roomId, userId) => `/api/rooms/${enc(roomId)}/members/${enc(userId)}/password`,
   search: (roomId, q) => `/api/rooms/${enc(roomId)}/search?q=${enc(q)}`,
   sessions: (roomId) => `/api/rooms/${enc(roomId)}/sessions`,
   session: (id) => `/api/sessions/${enc(id)}`,

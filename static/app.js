@@ -5,6 +5,7 @@ import { LANGUAGES, currentLanguage, pickLanguage, setLanguage, t } from "./i18n
 import { live } from "./socket.js";
 import { renderAuth } from "./views/auth.js";
 import { renderRooms } from "./views/rooms.js";
+import { renderMentions } from "./views/mentions.js";
 import { RoomView } from "./views/room.js";
 import { flashNext, navigate, onUserChange, setCurrentUser, setRouter, takeFlash } from "./ui.js";
 
@@ -93,6 +94,7 @@ export function route() {
     if (app.me && name !== "join") return navigate("#/rooms");
     return show(() => renderAuth(app.main, name, rest));
   }
+  if (name === "mentions") return show(() => renderMentions(app.main, app.me));
   if (name !== "rooms") {
     history.replaceState(null, "", "#/rooms");
   }

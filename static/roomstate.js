@@ -332,7 +332,7 @@ const HANDLERS = {
 };
 
 // Events the room keeps no state for: its panels (sessions, teacher tools) take them as they come.
-for (const name of ["session:new", "session:edit", "session:delete", "report:new"]) {
+for (const name of ["session:new", "session:edit", "session:delete", "report:new", "member:mute"]) {
   HANDLERS[name] = function passOn(data) {
     this.emit(name, data);
   };

@@ -16,6 +16,7 @@ from typing import Any
 
 from media.sfu.model import Kind
 from rooms.errors import Forbidden, Invalid, NotFound
+from rooms.moderation import Moderation
 from rooms.policy import Action, may, require_manage, require_silence
 from server.config import Settings
 from server.realtime.call_state import Call, media_errors
@@ -29,14 +30,29 @@ USER_ACTIONS = (*MEDIA_ACTIONS, "session_remove")
 LOBBY_ACTIONS = ("lobby_admit", "lobby_deny")
 ROOM_ACTIONS = ("lock", "unlock", "mute_all")  # no `user_id`: they act on the whole call
 ACTIONS = (*USER_ACTIONS, *LOBBY_ACTIONS, *ROOM_ACTIONS)
+# A teacher's control on someone else in the call, as the room's audit log names it.
+AUDITED = {
+    "mute": "call_mute",
+    "unmute": "call_unmute",
+    "video_off": "call_video_off",
+    "video_on": "call_video_on",
+    "session_remove": "call_remove",
+}
 
 
 class Classroom:
     """Joins with the room's lobby, lock and camera settings, and the teachers' controls."""
 
-    def __init__(self, calls: Calls, settings: Settings, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        calls: Calls,
+        settings: Settings,
+        moderation: Moderation,
+        clock: Callable[[], float] = time.time,
+    ):
         self.calls = calls
         self.settings = settings
+        self.moderation = moderation
         self.clock = clock
         self._effects: dict[str, Effect] = {
             "mute": self._media("audio", False),
@@ -104,6 +120,10 @@ class Classroom:
             raise Invalid("user_id: required for this action.")
         call = self.calls.live(room_id)
         await effect(call, caller, role, user_id or "")
+        if action in USER_ACTIONS and user_id is not None and not own:
+            await self.moderation.log_call_action(
+                caller.user, room_id, call.session.id, AUDITED[action], user_id
+            )
         notice: dict[str, Any] = {"room_id": room_id, "action": action, "by": caller.user.id}
         if user_id is not None and action not in ROOM_ACTIONS:
             notice["user_id"] = user_id
@@ -122,6 +142,9 @@ class Classroom:
         mute = self._effects["mute"]
         for user_id in sorted(targets):
             await mute(call, caller, role, user_id)
+            await self.moderation.log_call_action(
+                caller.user, room_id, call.session.id, AUDITED["mute"], user_id
+            )
         for user_id in sorted(targets):
             notice = {
                 "room_id": room_id,

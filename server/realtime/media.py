@@ -147,7 +147,9 @@ def install(app: web.Application, hub: Hub, services: Services, settings: Settin
     calls as the dispatcher's live media, and the cleanup that closes every connection at stop."""
     sessions = LiveSessions(services.db, services.rooms, clock=services.db.clock)
     calls = Calls(hub, services.rooms, sessions, sfu_config(settings))
-    hub.register(handlers(calls, Classroom(calls, settings, services.db.clock)))
+    hub.register(
+        handlers(calls, Classroom(calls, settings, services.moderation, services.db.clock))
+    )
     hub.dispatcher.media = calls  # live effects (removals, role changes, deletes) reach the calls
     app[CALLS], app[SFU] = calls, calls.sfu
     app.router.add_routes(session_views.routes)

@@ -204,6 +204,13 @@ async def dismiss_report(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.get("/api/rooms/{room_id}/mutes")
+async def mutes(request: web.Request) -> web.Response:
+    user = await signed_in(request)
+    moderation = request.app[SERVICES].moderation
+    return web.json_response(await moderation.mutes(user, request.match_info["room_id"]))
+
+
 @routes.put("/api/rooms/{room_id}/mutes/{user_id}")
 async def mute(request: web.Request) -> web.Response:
     user = await signed_in(request)

@@ -168,3 +168,13 @@ async def remove_member(request: web.Request) -> web.Response:
     room_id, target = request.match_info["room_id"], request.match_info["user_id"]
     await request.app[SERVICES].rooms.remove(user, room_id, target)
     return web.Response(status=204)
+
+
+@routes.post("/api/rooms/{room_id}/members/{user_id}/password")
+async def reset_password(request: web.Request) -> web.Response:
+    user = await signed_in(request)
+    info = request.match_info
+    card = await request.app[SERVICES].invites.reset_password(
+        user, info["room_id"], info["user_id"]
+    )
+    return web.json_response(card)

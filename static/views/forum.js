@@ -41,7 +41,11 @@ export class ForumPanel extends Panel {
 
   show(rest) {
     const id = rest[0] || null;
-    if (id && id === this.threadId && this.root.isConnected && this.postEls.size) return;
+    this.linkedPost = rest[1] || null; // #/room/<id>/forum/<thread>/<post>: that post, in focus
+    if (id && id === this.threadId && this.root.isConnected && this.postEls.size) {
+      this.revealPost();
+      return;
+    }
     this.threadId = id;
     if (id) this.renderThread(id);
     else this.renderList();
@@ -152,6 +156,7 @@ export class ForumPanel extends Panel {
       this.postsEl.removeAttribute("aria-busy");
       replace(this.postsEl);
       posts.forEach((p) => this.addPost(p));
+      this.revealPost();
       this.markRead(this.session.threads.get(id));
     } catch (err) {
       replace(this.postsEl, h("li", { class: "form-error" }, errorText(err)));
@@ -215,6 +220,10 @@ export class ForumPanel extends Panel {
     const actions = [];
     if (mine) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "edit" }, onclick: () => this.edit(post) }, t("forum.edit")));
     if (mine || s.isTeacher) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "delete" }, onclick: () => this.deletePost(post) }, t("forum.delete")));
+    if (s.isTeacher && post.edited_at) {
+      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "post-history-toggle", "aria-expanded": "false",
+        dataset: { key: "history" }, onclick: (e) => this.toggleHistory(post, e.currentTarget) }, t("forum.history")));
+    }
     if (s.isTeacher) {
       actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "hide" }, onclick: () => this.hide(post, !post.hidden) },
         post.hidden ? t("forum.restore") : t("forum.hide")));
@@ -253,6 +262,42 @@ export class ForumPanel extends Panel {
     try {
       const updated = await api.post(`${paths.post(post.id)}/hide`, { hidden });
       this.replacePost(updated);
+    } catch (err) {
+      announce(errorText(err), "error");
+    }
+  }
+
+  // A linked post (from a report, the audit log, a mention or a search) is scrolled to and
+  // focused; a post that is gone leaves the thread as it is.
+  revealPost() {
+    const el = this.linkedPost && this.postEls.get(this.linkedPost);
+    if (!el) return;
+    for (const other of this.postsEl.querySelectorAll(".linked")) other.classList.remove("linked");
+    el.classList.add("linked");
+    el.scrollIntoView({ block: "center" });
+    el.querySelector("article").focus({ preventScroll: true });
+  }
+
+  // Teachers read a post's earlier versions (as text, never as markup) under the post.
+  async toggleHistory(post, button) {
+    const el = this.postEls.get(post.id);
+    const open = el && el.querySelector(".post-history");
+    if (open) {
+      open.remove();
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    try {
+      const versions = await api.get(`${paths.post(post.id)}/history`);
+      const box = h("section", { class: "post-history", testid: "post-history", "aria-label": t("forum.history_title") },
+        h("h3", { class: "visually-hidden" }, t("forum.history_title")),
+        versions.length
+          ? h("ol", {}, versions.map((v) => h("li", {},
+            h("p", { class: "muted" }, t("forum.replaced_at"), " ", timeElement(v.replaced_at)),
+            h("p", { class: "history-body" }, v.body))))
+          : h("p", { class: "muted" }, t("forum.history_empty")));
+      button.closest("article").append(box);
+      button.setAttribute("aria-expanded", "true");
     } catch (err) {
       announce(errorText(err), "error");
     }

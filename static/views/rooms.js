@@ -62,7 +62,8 @@ export function renderRooms(main, me) {
   replace(main, h("div", { class: "rooms-page" },
     h("section", { class: "rooms-main", "aria-labelledby": "rooms-h" },
       h("h1", { id: "rooms-h" }, t("rooms.title")),
-      h("p", { class: "muted" }, t("rooms.hello", { name: me.display_name })),
+      h("p", { class: "muted" }, t("rooms.hello", { name: me.display_name }), " ",
+        h("a", { href: "#/mentions", testid: "my-mentions" }, t("mentions.title"))),
       list),
     h("div", { class: "rooms-side" }, isTeacher ? createForm() : null, joinForm())));
   api.get("/api/rooms").then((rooms) => {

@@ -2,12 +2,13 @@
 // printable credentials sheet (the server shows those passwords once), the
 // report queue and the audit log.
 import { api, paths } from "../api.js";
-import { field, h, icon, replace } from "../dom.js";
+import { field, h, replace } from "../dom.js";
 import { formatTime } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, busy, flashNext, formError, navigate } from "../ui.js";
 import { Panel } from "./panel.js";
 import { SafetyCards } from "./safety.js";
+import { credentialsSheet } from "./sheet.js";
 
 const EXPIRIES = [[3600, "teach.exp_hour"], [86400, "teach.exp_day"], [604800, "teach.exp_week"], [2592000, "teach.exp_month"]];
 
@@ -187,18 +188,7 @@ export class TeachPanel extends Panel {
   }
 
   showSheet(creds) {
-    const room = this.session.room;
-    const where = location.origin;
-    replace(this.sheet, h("section", { class: "card sheet", testid: "credentials-sheet", "aria-labelledby": "sheet-h" },
-      h("div", { class: "sheet-tools no-print" },
-        h("p", { class: "notice", role: "alert" }, t("teach.sheet_once")),
-        h("button", { type: "button", class: "btn btn-primary", onclick: () => window.print(), testid: "print-sheet" }, icon("print"), t("teach.print"))),
-      h("h3", { id: "sheet-h" }, t("teach.sheet_title", { room: room.name })),
-      h("ul", { class: "cred-cards" }, creds.map((c) => h("li", { class: "cred-card" },
-        h("p", { class: "cred-name" }, c.display_name),
-        h("p", {}, h("span", { class: "cred-label" }, t("teach.sheet_address")), " ", h("strong", {}, where)),
-        h("p", {}, h("span", { class: "cred-label" }, t("auth.username")), " ", h("code", {}, c.username)),
-        h("p", {}, h("span", { class: "cred-label" }, t("auth.password")), " ", h("code", {}, c.password)))))));
+    replace(this.sheet, credentialsSheet(this.session.room, creds));
     document.body.classList.add("has-sheet");
     this.sheet.scrollIntoView({ behavior: "smooth" });
   }
