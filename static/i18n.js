@@ -27,7 +27,8 @@ export function pickLanguage() {
 }
 
 async function fetchCatalogue(code) {
-  const res = await fetch(`/static/i18n/${code}.json`, { credentials: "same-origin" });
+  // Relative to this module, so the catalogue comes from the same versioned path.
+  const res = await fetch(new URL(`./i18n/${code}.json`, import.meta.url), { credentials: "same-origin" });
   if (!res.ok) throw new Error(`catalogue ${code}: ${res.status}`);
   return res.json();
 }
