@@ -18,6 +18,9 @@ from rooms.text import one_line
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 COUNTRY = re.compile(r"[A-Z]{2}")
 IDLE_SECONDS = 3 * 24 * 3600
+USERNAME_MIN, USERNAME_MAX = 3, 32
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+MAX_DISPLAY_NAME = 64
 
 
 def check_username(username: str) -> str:
@@ -26,28 +29,46 @@ def check_username(username: str) -> str:
     if not USERNAME.fullmatch(canonical):
         raise Invalid(
             "username: 3-32 characters, letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit."
+            "letter or digit.",
+            field="username",
+            rule="username",
+            min=USERNAME_MIN,
+            max=USERNAME_MAX,
         )
     return canonical
 
 
 def check_password(password: str) -> str:
-    if not 8 <= len(password) <= 256:
-        raise Invalid("password: 8 to 256 characters.")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid(
+            "password: 8 to 256 characters.",
+            field="password",
+            rule="length",
+            min=PASSWORD_MIN,
+            max=PASSWORD_MAX,
+        )
     return password
 
 
 def check_display_name(name: str) -> str:
     name = one_line(name)
-    if not 1 <= len(name) <= 64:
-        raise Invalid("display_name: 1 to 64 characters.")
+    if not 1 <= len(name) <= MAX_DISPLAY_NAME:
+        raise Invalid(
+            f"display_name: 1 to {MAX_DISPLAY_NAME} characters.",
+            field="display_name",
+            rule="length",
+            min=1,
+            max=MAX_DISPLAY_NAME,
+        )
     return name
 
 
 def check_country(country: str) -> str:
     code = country.strip().upper()
     if not COUNTRY.fullmatch(code):
-        raise Invalid("country: a two-letter ISO 3166 code such as FR or PL.")
+        raise Invalid(
+            "country: a two-letter ISO 3166 code such as FR or PL.", field="country", rule="country"
+        )
     return code
 
 

@@ -178,7 +178,9 @@ class Archive:
         stored = await self.get(user, file_id)
         role = await self.rooms.require(user, stored.room_id, Action.DELETE_OWN)
         if stored.created_by != user.id and not may(role, Action.MODERATE):
-            raise Forbidden("Only its uploader or a teacher can delete this file.")
+            raise Forbidden(
+                "Only its uploader or a teacher can delete this file.", reason="not_uploader"
+            )
 
         async def trash(tx: Tx) -> None:
             changed = await tx.execute(
@@ -204,7 +206,7 @@ class Archive:
         async def bring_back(tx: Tx) -> None:
             seq = await tx.next_seq(stored.room_id)  # the room's lock, before the name's check
             if await _live_id(tx, stored.room_id, stored.folder, stored.name):
-                raise Conflict("A file of that name is already in the folder.")
+                raise Conflict("A file of that name is already in the folder.", reason="name_taken")
             if not await tx.execute(
                 "UPDATE files SET deleted_at = NULL, deleted_by = NULL"
                 " WHERE id = ? AND deleted_at IS NOT NULL",

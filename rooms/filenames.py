@@ -46,7 +46,7 @@ def clean_name(raw: str) -> str:
     last = raw.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     name = _cap(_segment(last), MAX_NAME_BYTES).strip()
     if not name:
-        raise Invalid("name: the file needs a name.")
+        raise Invalid("name: the file needs a name.", field="name", rule="required")
     return name
 
 
@@ -56,15 +56,27 @@ def clean_folder(raw: str | None) -> str:
         return ""
     parts = [p for p in raw.replace("\\", "/").split("/") if p.strip() not in ("", ".")]
     if any(p.strip() == ".." or ".." in p for p in parts):
-        raise Invalid("folder: '..' is not allowed in a folder.")
+        raise Invalid("folder: '..' is not allowed in a folder.", field="folder", rule="dot_dot")
     segments = [_cap(_segment(p), MAX_NAME_BYTES) for p in parts]
     if any(not s for s in segments):
-        raise Invalid("folder: a folder name is empty once cleaned.")
+        raise Invalid(
+            "folder: a folder name is empty once cleaned.", field="folder", rule="required"
+        )
     if len(segments) > MAX_FOLDER_DEPTH:
-        raise Invalid(f"folder: at most {MAX_FOLDER_DEPTH} levels.")
+        raise Invalid(
+            f"folder: at most {MAX_FOLDER_DEPTH} levels.",
+            field="folder",
+            rule="depth",
+            max=MAX_FOLDER_DEPTH,
+        )
     folder = "/".join(segments)
     if len(folder.encode()) > MAX_FOLDER_BYTES:
-        raise Invalid(f"folder: at most {MAX_FOLDER_BYTES} bytes.")
+        raise Invalid(
+            f"folder: at most {MAX_FOLDER_BYTES} bytes.",
+            field="folder",
+            rule="max_bytes",
+            max=MAX_FOLDER_BYTES,
+        )
     return folder
 
 

@@ -79,7 +79,9 @@ class Folders:
         await self.rooms.require(user, room_id, Action.MODERATE)
         path, new_path = self._path(path), self._path(new_path)
         if within(new_path, path):
-            raise Invalid("new_path: a folder cannot move into itself.")
+            raise Invalid(
+                "new_path: a folder cannot move into itself.", field="new_path", rule="into_itself"
+            )
         if path not in await self.paths(user, room_id):
             raise NotFound("folder", path)
 
@@ -100,7 +102,11 @@ class Folders:
             (new_path, len(path) + 1, room_id, *_at_or_below(path)),
         )
         if clash is not None:
-            raise Conflict(f"A file named {clash[0]} is already there.")
+            raise Conflict(
+                f"A file named {clash[0]} is already there.",
+                reason="name_taken",
+                params={"name": clash[0]},
+            )
 
     async def delete(self, user: User, room_id: str, path: str) -> None:
         """Delete an empty folder (teachers); one still holding files is a `Conflict`."""
@@ -114,7 +120,7 @@ class Folders:
                 (room_id, *_at_or_below(path)),
             )
             if busy is not None:
-                raise Conflict("The folder is not empty.")
+                raise Conflict("The folder is not empty.", reason="folder_not_empty")
             removed = await tx.execute(
                 f"DELETE FROM folders WHERE room_id = ? AND {_under('path')}",
                 (room_id, *_at_or_below(path)),
@@ -129,7 +135,9 @@ class Folders:
     def _path(raw: str) -> str:
         path = clean_folder(raw)
         if not path:
-            raise Invalid("path: the top of the archive is not a folder to change.")
+            raise Invalid(
+                "path: the top of the archive is not a folder to change.", field="path", rule="top"
+            )
         return path
 
 

@@ -25,16 +25,24 @@ def check_body(body: str, limit: int) -> str:
     """A post's Markdown: its lines and any script's direction kept, no control characters."""
     body = lines(body, prose=True)
     if not body.strip():
-        raise Invalid("body: must not be empty.")
+        raise Invalid("body: must not be empty.", field="body", rule="required")
     if len(body) > limit:
-        raise Invalid(f"body: at most {limit} characters.")
+        raise Invalid(
+            f"body: at most {limit} characters.", field="body", rule="max_length", max=limit
+        )
     return body
 
 
 def check_title(title: str) -> str:
     title = one_line(title)
     if not 1 <= len(title) <= MAX_TITLE:
-        raise Invalid(f"title: 1 to {MAX_TITLE} characters.")
+        raise Invalid(
+            f"title: 1 to {MAX_TITLE} characters.",
+            field="title",
+            rule="length",
+            min=1,
+            max=MAX_TITLE,
+        )
     return title
 
 
@@ -59,7 +67,7 @@ class Forum:
         `limit` after the thread `after` (keyset on creation time, then id)."""
         await self.rooms.require(user, room_id, Action.READ_FORUM)
         if not 1 <= limit <= 200:
-            raise Invalid("limit: 1 to 200.")
+            raise Invalid("limit: 1 to 200.", field="limit", rule="range", min=1, max=200)
         cursor = ""
         if after is not None:
             cursor = (
@@ -103,7 +111,7 @@ class Forum:
         """Posts after room sequence number `after` (exclusive), ascending; hidden ones for teachers."""
         _, role = await self.thread(user, thread_id)
         if not 1 <= limit <= 200:
-            raise Invalid("limit: 1 to 200.")
+            raise Invalid("limit: 1 to 200.", field="limit", rule="range", min=1, max=200)
         hidden = "" if may(role, Action.MODERATE) else " AND posts.hidden = 0"
         rows = await self.db.fetchall(
             f"{self.post_select} WHERE posts.thread_id = ? AND posts.seq > ?"
@@ -179,12 +187,13 @@ class Forum:
         role, teacher = row["role"], may(row["role"], Action.MODERATE)
         require(role, Action.CHAT if row["kind"] == "chat" else Action.POST)
         if row["locked"] and not teacher:
-            raise Forbidden("This thread is locked.")
+            raise Forbidden("This thread is locked.", reason="thread_locked")
         if row["kind"] == "chat" and row["chat_mode"] == "teachers" and not teacher:
-            raise Forbidden("Only teachers can write in the chat right now.")
+            raise Forbidden(
+                "Only teachers can write in the chat right now.", reason="chat_teachers_only"
+            )
         if row["muted_until"] is not None:
-            minutes = max(1, round((row["muted_until"] - self.clock()) / 60))
-            raise Forbidden(f"A teacher muted you here for {minutes} more minute(s).")
+            raise self._muted(row["muted_until"])
         return row
 
     async def _check_not_muted(self, room_id: str, user: User) -> None:
@@ -193,8 +202,16 @@ class Forum:
             (room_id, user.id, self.clock()),
         )
         if row is not None:
-            minutes = max(1, round((row["until"] - self.clock()) / 60))
-            raise Forbidden(f"A teacher muted you here for {minutes} more minute(s).")
+            raise self._muted(row["until"])
+
+    def _muted(self, until: float) -> Forbidden:
+        # `until` travels as data, so that each reader sees the end in their own zone and words.
+        minutes = max(1, round((until - self.clock()) / 60))
+        return Forbidden(
+            f"A teacher muted you here for {minutes} more minute(s).",
+            reason="muted",
+            params={"until": iso(until), "minutes": minutes},
+        )
 
     async def edit_post(self, user: User, post_id: str, body: str) -> dict[str, Any]:
         """Only the author edits a body, and only where they could post it now (an edit is a
@@ -202,9 +219,9 @@ class Forum:
         history teachers read."""
         post, _ = await self.post(user, post_id)
         if post["author"]["id"] != user.id:
-            raise Forbidden("Only the author can edit a post.")
+            raise Forbidden("Only the author can edit a post.", reason="not_author")
         if post["hidden"]:
-            raise Forbidden("A teacher hid this post.")
+            raise Forbidden("A teacher hid this post.", reason="post_hidden")
         target = await self.writable(user, post["thread_id"])
         body = check_body(body, MAX_CHAT if target["kind"] == "chat" else MAX_BODY)
 
@@ -237,11 +254,16 @@ class Forum:
     async def react(self, user: User, post_id: str, emoji: str, on: bool) -> dict[str, Any]:
         """Add or take back a reaction from the fixed set; emits `post:edit`."""
         if emoji not in REACTIONS:
-            raise Invalid(f"emoji: one of {' '.join(REACTIONS)}.")
+            raise Invalid(
+                f"emoji: one of {' '.join(REACTIONS)}.",
+                field="emoji",
+                rule="one_of",
+                options=list(REACTIONS),
+            )
         post, role = await self.post(user, post_id)
         require(role, Action.REACT)
         if post["hidden"]:
-            raise Forbidden("A teacher hid this post.")
+            raise Forbidden("A teacher hid this post.", reason="post_hidden")
         if not may(role, Action.MODERATE):
             await self._check_not_muted(post["room_id"], user)
 

@@ -75,9 +75,15 @@ class Invites:
         uses = DEFAULT_USES[role] if max_uses is None else max_uses
         lifetime = DEFAULT_EXPIRY if expires_in is None else expires_in
         if not 1 <= uses <= 1000:
-            raise Invalid("max_uses: 1 to 1000.")
+            raise Invalid("max_uses: 1 to 1000.", field="max_uses", rule="range", min=1, max=1000)
         if not 60 <= lifetime <= MAX_EXPIRY:
-            raise Invalid("expires_in: 60 seconds to 365 days.")
+            raise Invalid(
+                "expires_in: 60 seconds to 365 days.",
+                field="expires_in",
+                rule="range",
+                min=60,
+                max=MAX_EXPIRY,
+            )
         invite = Invite(
             _random(CODE_ALPHABET, CODE_LENGTH),
             room_id,
@@ -161,7 +167,11 @@ class Invites:
         self, tx: Tx, invite: Invite, account: NewAccount | None, password_hash: str | None
     ) -> User:
         if account is None or password_hash is None:
-            raise Invalid("username, password and display_name are needed to join.")
+            raise Invalid(
+                "username, password and display_name are needed to join.",
+                field="username",
+                rule="required",
+            )
         owner = await tx.fetchone(
             "SELECT users.country FROM rooms JOIN users ON users.id = rooms.owner_id"
             " WHERE rooms.id = ?",
@@ -199,7 +209,13 @@ class Invites:
         """
         await self.rooms.require(actor, room_id, Action.CREATE_PUPILS)
         if not 1 <= len(names) <= MAX_PUPILS:
-            raise Invalid(f"pupils: 1 to {MAX_PUPILS} names.")
+            raise Invalid(
+                f"pupils: 1 to {MAX_PUPILS} names.",
+                field="pupils",
+                rule="count",
+                min=1,
+                max=MAX_PUPILS,
+            )
         displays = [check_display_name(name) for name in names]
         usernames = await self._free_usernames(displays)
         sheet = []

@@ -22,6 +22,7 @@ from rooms.store.db import Store, Tx
 from rooms.text import lines
 
 MAX_MUTE_MINUTES = 7 * 24 * 60
+MAX_REASON = 1000
 
 
 async def audit(
@@ -76,9 +77,11 @@ class Moderation:
         columns: dict[str, Any] = {}
         if changes.get("title") is not None:
             if thread["kind"] == "chat":
-                raise Conflict("The room's chat cannot be renamed.")
+                raise Conflict("The room's chat cannot be renamed.", reason="chat_thread")
             if thread["author"]["id"] != user.id and not teacher:
-                raise Forbidden("Only the author or a teacher can rename a thread.")
+                raise Forbidden(
+                    "Only the author or a teacher can rename a thread.", reason="not_author"
+                )
             if not teacher:  # a rename is a write: mutes, locks and a demotion apply
                 await self.forum.writable(user, thread_id)
             columns["title"] = check_title(changes["title"])
@@ -111,7 +114,7 @@ class Moderation:
         thread, role = await self.forum.thread(user, thread_id)
         require(role, Action.MODERATE)
         if thread["kind"] == "chat":
-            raise Conflict("The room's chat thread cannot be deleted.")
+            raise Conflict("The room's chat thread cannot be deleted.", reason="chat_thread")
 
         async def apply(tx: Tx) -> None:
             await tx.execute(
@@ -186,8 +189,13 @@ class Moderation:
         post, role = await self.forum.post(user, post_id)
         require(role, Action.REPORT)
         reason = lines(reason, prose=True).strip()
-        if len(reason) > 1000:
-            raise Invalid("reason: at most 1000 characters.")
+        if len(reason) > MAX_REASON:
+            raise Invalid(
+                f"reason: at most {MAX_REASON} characters.",
+                field="reason",
+                rule="max_length",
+                max=MAX_REASON,
+            )
         report = {
             "id": new_id(),
             "room_id": post["room_id"],
@@ -257,7 +265,13 @@ class Moderation:
             raise NotFound("member", target_id)
         require_silence(role, target)
         if not 0 <= minutes <= MAX_MUTE_MINUTES:
-            raise Invalid(f"minutes: 0 to {MAX_MUTE_MINUTES}.")
+            raise Invalid(
+                f"minutes: 0 to {MAX_MUTE_MINUTES}.",
+                field="minutes",
+                rule="range",
+                min=0,
+                max=MAX_MUTE_MINUTES,
+            )
         until = self.clock() + minutes * 60
 
         async def apply(tx: Tx) -> dict[str, Any]:
@@ -296,7 +310,12 @@ class Moderation:
         """Teachers open the chat to everyone or keep it to teachers; emits `room:chat_mode`."""
         await self.rooms.require(user, room_id, Action.MODERATE)
         if mode not in ("everyone", "teachers"):
-            raise Invalid("mode: everyone or teachers.")
+            raise Invalid(
+                "mode: everyone or teachers.",
+                field="mode",
+                rule="one_of",
+                options=["everyone", "teachers"],
+            )
 
         async def apply(tx: Tx) -> None:
             await tx.execute("UPDATE rooms SET chat_mode = ? WHERE id = ?", (mode, room_id))

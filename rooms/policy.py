@@ -57,7 +57,12 @@ def require(role: str | None, action: Action) -> None:
 def invite_action(role: str) -> Action:
     """The action that creating an invite for `role` amounts to."""
     if role not in ("teacher", "member", "guest"):
-        raise Invalid("role must be one of teacher, member, guest.")
+        raise Invalid(
+            "role must be one of teacher, member, guest.",
+            field="role",
+            rule="one_of",
+            options=["teacher", "member", "guest"],
+        )
     return Action.INVITE_TEACHER if role == "teacher" else Action.INVITE
 
 
@@ -68,10 +73,15 @@ def require_manage(actor: str | None, target: str, new_role: str | None = None) 
     role is never handed out this way.
     """
     if new_role is not None and new_role not in ("teacher", "member", "guest"):
-        raise Invalid("role must be one of teacher, member, guest.")
+        raise Invalid(
+            "role must be one of teacher, member, guest.",
+            field="role",
+            rule="one_of",
+            options=["teacher", "member", "guest"],
+        )
     require(actor, Action.MANAGE_MEMBERS)
     if target == "owner":
-        raise Forbidden("The room's owner cannot be changed or removed.")
+        raise Forbidden("The room's owner cannot be changed or removed.", reason="owner")
     if "teacher" in (target, new_role):
         require(actor, Action.MANAGE_TEACHERS)
 
@@ -85,4 +95,4 @@ def require_silence(actor: str | None, target: str) -> None:
     if target == "owner" or (
         may(target, Action.MODERATE) and not may(actor, Action.MANAGE_TEACHERS)
     ):
-        raise Forbidden("Teachers cannot be muted here.")
+        raise Forbidden("Teachers cannot be muted here.", reason="teacher_protected")

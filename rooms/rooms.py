@@ -15,19 +15,32 @@ from rooms.text import lines, one_line
 
 CHAT_TITLE = "Chat"
 SETTINGS_BOOL = ("lobby", "pupils_camera_off")
+MAX_ROOM_NAME = 120
+MAX_DESCRIPTION = 4000
 
 
 def check_room_name(name: str) -> str:
     name = one_line(name)
-    if not 1 <= len(name) <= 120:
-        raise Invalid("name: 1 to 120 characters.")
+    if not 1 <= len(name) <= MAX_ROOM_NAME:
+        raise Invalid(
+            f"name: 1 to {MAX_ROOM_NAME} characters.",
+            field="name",
+            rule="length",
+            min=1,
+            max=MAX_ROOM_NAME,
+        )
     return name
 
 
 def check_description(description: str) -> str:
     description = lines(description).strip()
-    if len(description) > 4000:
-        raise Invalid("description: at most 4000 characters.")
+    if len(description) > MAX_DESCRIPTION:
+        raise Invalid(
+            f"description: at most {MAX_DESCRIPTION} characters.",
+            field="description",
+            rule="max_length",
+            max=MAX_DESCRIPTION,
+        )
     return description
 
 
@@ -86,7 +99,7 @@ class Rooms:
         """Found a room: the caller becomes its owner and the room gets its chat thread."""
         room_id, name, description = new_id(), check_room_name(name), check_description(description)
         if owner.role == "pupil":
-            raise Forbidden("Pupils cannot found rooms; ask a teacher.")
+            raise Forbidden("Pupils cannot found rooms; ask a teacher.", reason="pupil_room")
 
         async def insert(tx: Tx) -> None:
             now = self.clock()
@@ -183,7 +196,12 @@ class Rooms:
         settings = changes.get("settings") or {}
         if "chat_mode" in settings:
             if settings["chat_mode"] not in ("everyone", "teachers"):
-                raise Invalid("settings.chat_mode: everyone or teachers.")
+                raise Invalid(
+                    "settings.chat_mode: everyone or teachers.",
+                    field="settings.chat_mode",
+                    rule="one_of",
+                    options=["everyone", "teachers"],
+                )
             columns["chat_mode"] = settings["chat_mode"]
         for key in SETTINGS_BOOL:
             if key in settings:

@@ -23,7 +23,7 @@ def query_words(text: str) -> list[str]:
     can be a syntax error or an operator."""
     words = WORD.findall(text)[:12]
     if not words:
-        raise Invalid("q: type at least one word.")
+        raise Invalid("q: type at least one word.", field="q", rule="required")
     return words
 
 
@@ -38,7 +38,9 @@ class Search:
         """`{threads, posts}` matching every word of `q`, best first; posts carry a `snippet`."""
         role = await self.rooms.require(user, room_id, Action.READ_FORUM)
         if len(q) > MAX_QUERY:
-            raise Invalid(f"q: at most {MAX_QUERY} characters.")
+            raise Invalid(
+                f"q: at most {MAX_QUERY} characters.", field="q", rule="max_length", max=MAX_QUERY
+            )
         dialect = self.db.dialect
         query = dialect.search_query(query_words(q))
         threads = await self.db.fetchall(

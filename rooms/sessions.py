@@ -71,7 +71,12 @@ class LiveSession:
 def check_title(title: str | None) -> str:
     title = one_line(title or "") or DEFAULT_TITLE
     if len(title) > MAX_TITLE:
-        raise Invalid(f"title: at most {MAX_TITLE} characters.")
+        raise Invalid(
+            f"title: at most {MAX_TITLE} characters.",
+            field="title",
+            rule="max_length",
+            max=MAX_TITLE,
+        )
     return title
 
 
@@ -93,7 +98,9 @@ class LiveSessions:
         """Plan a session (optionally at `scheduled_at`, a UTC epoch in the future)."""
         await self.rooms.require(user, room_id, Action.START_SESSION)
         if scheduled_at is not None and scheduled_at < self.clock():
-            raise Invalid("scheduled_at: must be in the future.")
+            raise Invalid(
+                "scheduled_at: must be in the future.", field="scheduled_at", rule="future"
+            )
         session_id, title = new_id(), check_title(title)
 
         async def insert(tx: Tx) -> None:
@@ -162,14 +169,18 @@ class LiveSessions:
                 " WHERE id = ? AND status = 'scheduled'",
                 (now, user.id, session_id),
             ):
-                raise Conflict("This session has already started or ended.")
+                raise Conflict(
+                    "This session has already started or ended.", reason="session_started"
+                )
             event = "session:new" if new else "session:edit"
             await tx.emit(room_id, event, await _json(tx, session_id))
 
         try:
             await self.db.write(apply)
         except UniqueViolation:
-            raise Conflict("A session is already live in this room.") from None
+            raise Conflict(
+                "A session is already live in this room.", reason="session_live"
+            ) from None
         return await self._find(session_id)
 
     async def cancel(self, user: User, session_id: str) -> None:
@@ -181,7 +192,10 @@ class LiveSessions:
             if not await tx.execute(
                 "DELETE FROM live_sessions WHERE id = ? AND status = 'scheduled'", (session_id,)
             ):
-                raise Conflict("Only a session that has not started can be cancelled.")
+                raise Conflict(
+                    "Only a session that has not started can be cancelled.",
+                    reason="session_not_scheduled",
+                )
             await tx.emit(
                 session.room_id, "session:delete", {"id": session_id, "room_id": session.room_id}
             )
@@ -205,7 +219,7 @@ class LiveSessions:
                 " WHERE id = ? AND status = 'live'",
                 (now, user.id, session_id),
             ):
-                raise Conflict("This session is not live.")
+                raise Conflict("This session is not live.", reason="session_not_live")
             await tx.execute(
                 "UPDATE session_attendance SET left_at = ? WHERE session_id = ? AND left_at IS NULL",
                 (now, session_id),

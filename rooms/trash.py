@@ -38,7 +38,9 @@ class Trash:
             raise NotFound("file", file_id)
         await self.rooms.require(user, row["room_id"], Action.MODERATE)
         if row["deleted_at"] is None:
-            raise Conflict("Only a file in the trash can be purged; delete it first.")
+            raise Conflict(
+                "Only a file in the trash can be purged; delete it first.", reason="not_in_trash"
+            )
 
         async def remove(tx: Tx) -> list[str]:
             digests = await _remove(tx, [(file_id, row["room_id"])])

@@ -23,6 +23,7 @@ from rooms.store.postgres import PostgresStore
 from rooms.store.sqlite import SqliteStore
 from rooms.tokens import Tokens
 from server import filestore, middleware
+from server.assets import Assets
 from server.cluster.bus import redis_client
 from server.cluster.limits import SharedRateLimiter
 from server.cluster.node import ClusterNode
@@ -118,7 +119,7 @@ def create_app(settings: Settings) -> web.Application:
     for table in (site.routes, auth.routes, rooms.routes, forum.routes, files.routes):
         app.router.add_routes(table)
     if STATIC_DIR.is_dir():
-        app.router.add_static("/static", STATIC_DIR)
+        Assets(STATIC_DIR).install(app)
     app.on_response_prepare.append(_server_header)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_realtime)

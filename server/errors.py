@@ -32,26 +32,48 @@ STATUS = {
 }
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_body(
+    code: str, message: str, reason: str | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`{"error": {code, message, reason, params}}`: `code` and `message` as the contract has
+    always said them, `reason` and `params` for a client that words the error itself."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "reason": reason or code,
+            "params": params or {},
+        }
+    }
 
 
-def http_error(code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def domain_body(exc: DomainError) -> dict[str, Any]:
+    return error_body(exc.code, exc.message, exc.reason, exc.params)
+
+
+def http_error(
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    reason: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> web.Response:
     """A JSON error response with the contract's status for `code`."""
-    return web.json_response(error_body(code, message), status=STATUS[code], headers=headers)
+    body = error_body(code, message, reason, params)
+    return web.json_response(body, status=STATUS[code], headers=headers)
 
 
 def from_domain(exc: DomainError) -> web.Response:
     headers = None
     if isinstance(exc, RateLimited | Unavailable):
         headers = {"Retry-After": str(exc.retry_after)}
-    return http_error(exc.code, exc.message, headers)
+    return web.json_response(domain_body(exc), status=STATUS[exc.code], headers=headers)
 
 
 def ack_error(exc: BaseException) -> dict[str, Any]:
     """The Socket.IO ack for an error: the domain's code, or a logged generic `internal`."""
     if isinstance(exc, DomainError):
-        body = error_body(exc.code, exc.message)
+        body = domain_body(exc)
         if isinstance(exc, RateLimited | Unavailable):
             body["error"]["retry_after"] = exc.retry_after
         return {"ok": False, **body}

@@ -45,9 +45,11 @@ def loads(text: str | bytes) -> Any:
     try:
         data = json.loads(text)
     except RecursionError:  # far deeper than MAX_DEPTH: the decoder ran out of stack first
-        raise Invalid(f"The JSON nests deeper than {MAX_DEPTH} levels.") from None
+        raise Invalid(
+            f"The JSON nests deeper than {MAX_DEPTH} levels.", rule="depth", max=MAX_DEPTH
+        ) from None
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("This is not valid JSON.") from None
+        raise Invalid("This is not valid JSON.", rule="json") from None
     _check(data)
     return data
 
@@ -60,10 +62,12 @@ def _check(data: Any) -> None:
         value, depth = stack.pop()
         if isinstance(value, str):
             if not value.isascii() and not _encodable(value):
-                raise Invalid("A string holds a lone surrogate (\\ud800 to \\udfff).")
+                raise Invalid("A string holds a lone surrogate (\\ud800 to \\udfff).", rule="json")
         elif isinstance(value, list | dict):
             if depth > MAX_DEPTH:
-                raise Invalid(f"The JSON nests deeper than {MAX_DEPTH} levels.")
+                raise Invalid(
+                    f"The JSON nests deeper than {MAX_DEPTH} levels.", rule="depth", max=MAX_DEPTH
+                )
             items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
             stack.extend((item, depth + 1) for item in items)
 
@@ -81,13 +85,28 @@ def validate(model: type[M], data: Any) -> M:
     if isinstance(data, Unreadable):
         raise Invalid(data.reason)
     if not isinstance(data, dict):
-        raise Invalid("The body must be a JSON object.")
+        raise Invalid("The body must be a JSON object.", rule="json")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise Invalid(f"{where}: {first['msg']}.") from None
+        rule, limits = _rule(first["type"], first.get("ctx") or {})
+        raise Invalid(f"{where}: {first['msg']}.", field=where, rule=rule, **limits) from None
+
+
+def _rule(kind: str, ctx: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A pydantic error type as one of our `Invalid` rules and its limits."""
+    if kind == "missing":
+        return "required", {}
+    if kind == "string_too_long":
+        return "max_length", {"max": ctx.get("max_length")}
+    if kind == "too_long":
+        return "count", {"max": ctx.get("max_length")}
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = "min" if kind == "greater_than_equal" else "max"
+        return "range", {bound: ctx.get("ge" if bound == "min" else "le")}
+    return "format", {}
 
 
 async def body(request: web.Request, model: type[M]) -> M:
@@ -95,7 +114,9 @@ async def body(request: web.Request, model: type[M]) -> M:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise TooLarge("The body is larger than 1 MiB.") from None
+        raise TooLarge(
+            "The body is larger than 1 MiB.", reason="body_too_large", params={"max": 1 << 20}
+        ) from None
     return validate(model, loads(raw or b"null"))
 
 
@@ -108,5 +129,11 @@ def query_int(request: web.Request, name: str, default: D) -> int | D:
     # few enough of them for int() (which refuses thousands) and for SQLite.
     digits = text.isascii() and text.isdigit() and len(text) <= len(str(INT64_MAX))
     if not digits or int(text) > INT64_MAX:
-        raise Invalid(f"{name}: a whole number from 0 to {INT64_MAX}.")
+        raise Invalid(
+            f"{name}: a whole number from 0 to {INT64_MAX}.",
+            field=name,
+            rule="range",
+            min=0,
+            max=INT64_MAX,
+        )
     return int(text)

@@ -48,7 +48,9 @@ class Upload:
 
 
 def too_large(limit: int) -> TooLarge:
-    return TooLarge(f"A file may be at most {limit} bytes.")
+    return TooLarge(
+        f"A file may be at most {limit} bytes.", reason="file_too_large", params={"max": limit}
+    )
 
 
 @dataclass
@@ -73,7 +75,7 @@ async def receive(request: web.Request, upload: Upload) -> StoredFile:
     if expected > limit:  # refused before a byte of the body is read
         raise too_large(limit)
     if request.content_type != "multipart/form-data":
-        raise Invalid("file: the body must be multipart/form-data.")
+        raise Invalid("file: the body must be multipart/form-data.", field="file", rule="format")
     with _malformed_form():
         reader = await request.multipart()
     folder = upload.folder
@@ -86,12 +88,12 @@ async def receive(request: web.Request, upload: Upload) -> StoredFile:
                 folder = clean_folder(await _text(part))
             elif field == "file":
                 if received is not None:
-                    raise Invalid("file: one file per upload.")
+                    raise Invalid("file: one file per upload.", field="file", rule="one_file")
                 received = await _receive_file(request, upload, part)
             else:
                 await part.release()
         if received is None:
-            raise Invalid("file: the form has no file part.")
+            raise Invalid("file: the form has no file part.", field="file", rule="required")
         return await _commit(request, Upload(upload.user, upload.room_id, folder), received)
     finally:
         if received is not None:
@@ -109,14 +111,16 @@ def _malformed_form() -> Iterator[None]:
     try:
         yield
     except (ValueError, BadHttpMessage, BadContentDispositionHeader, BadContentDispositionParam):
-        raise Invalid("file: the multipart form is malformed.") from None
+        raise Invalid(
+            "file: the multipart form is malformed.", field="file", rule="format"
+        ) from None
 
 
 async def _next(reader: MultipartReader) -> BodyPartReader | None:
     with _malformed_form():
         part = await reader.next()
     if part is not None and not isinstance(part, BodyPartReader):
-        raise Invalid("file: nested multipart is not supported.")
+        raise Invalid("file: nested multipart is not supported.", field="file", rule="format")
     return part
 
 
@@ -125,7 +129,12 @@ async def _text(part: BodyPartReader) -> str:
     while chunk := await part.read_chunk(FOLDER_FIELD_MAX):
         data += chunk
         if len(data) > FOLDER_FIELD_MAX:
-            raise Invalid(f"folder: at most {FOLDER_FIELD_MAX} bytes.")
+            raise Invalid(
+                f"folder: at most {FOLDER_FIELD_MAX} bytes.",
+                field="folder",
+                rule="max_bytes",
+                max=FOLDER_FIELD_MAX,
+            )
     return data.decode(errors="replace")
 
 

@@ -2,11 +2,13 @@
 // carrying the contract's {code, message} so views can show one clear line.
 
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
+  constructor(status, code, message, retryAfter, reason, params) {
     super(message || code);
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.reason = reason || code;
+    this.params = params || {};
   }
 }
 
@@ -20,14 +22,16 @@ export function onSignedOut(fn) {
 async function errorFrom(res) {
   let code = "internal";
   let message = "";
+  let reason;
+  let params;
   try {
     const body = await res.json();
-    if (body && body.error) ({ code, message } = body.error);
+    if (body && body.error) ({ code, message, reason, params } = body.error);
   } catch {
     code = res.status === 413 ? "too_large" : code;
   }
   const retry = Number(res.headers.get("Retry-After")) || undefined;
-  return new ApiError(res.status, code, message, retry);
+  return new ApiError(res.status, code, message, retry, reason, params);
 }
 
 export async function request(method, path, body) {
@@ -129,7 +133,7 @@ export function upload(roomId, file, folder, onProgress) {
         const e = (body && body.error) || {};
         const code = e.code || (xhr.status === 413 ? "too_large" : "internal");
         const retry = Number(xhr.getResponseHeader("Retry-After")) || undefined;
-        reject(new ApiError(xhr.status, code, e.message || "", retry));
+        reject(new ApiError(xhr.status, code, e.message || "", retry, e.reason, e.params));
       }
     });
     xhr.addEventListener("error", () => reject(new ApiError(0, "network", "")));

@@ -2,6 +2,7 @@
 import { api, onSignedOut } from "./api.js";
 import { h, icon, replace } from "./dom.js";
 import { LANGUAGES, currentLanguage, pickLanguage, setLanguage, t } from "./i18n.js";
+import { setLimits } from "./limits.js";
 import { live } from "./socket.js";
 import { renderAuth } from "./views/auth.js";
 import { renderRooms } from "./views/rooms.js";
@@ -129,8 +130,18 @@ async function boot() {
   });
   onUserChange(setMe);
   setRouter(route);
+  // Ask what the server allows and whether this browser is signed in before asking who we are:
+  // a signed-out visit then makes no request that answers 401.
+  let signedIn = true;
   try {
-    setCurrentUser(await api.get("/api/me"));
+    const config = await api.get("/api/auth/config");
+    setLimits(config.limits);
+    signedIn = config.signed_in;
+  } catch {
+    // Without the answer, asking /api/me is the way to know.
+  }
+  try {
+    setCurrentUser(signedIn ? await api.get("/api/me") : null);
   } catch {
     setCurrentUser(null);
   }

@@ -82,14 +82,17 @@ export function field(labelText, control, hint) {
 }
 
 const SVG = "http://www.w3.org/2000/svg";
-// A decorative icon from /static/icons.svg (the accessible name is always text beside it).
+// Beside this module, under the same versioned path (see docs/client.md).
+const ICONS = new URL("./icons.svg", import.meta.url).pathname;
+
+// A decorative icon from icons.svg (the accessible name is always text beside it).
 export function icon(name, extra = "") {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("class", `icon ${extra}`.trim());
   svg.setAttribute("aria-hidden", "true");
   svg.setAttribute("focusable", "false");
   const use = document.createElementNS(SVG, "use");
-  use.setAttribute("href", `/static/icons.svg#${name}`);
+  use.setAttribute("href", `${ICONS}#${name}`);
   svg.append(use);
   return svg;
 }

@@ -1,5 +1,5 @@
 // Times in the reader's own zone and language; sizes; country flags.
-import { currentLanguage } from "./i18n.js";
+import { currentLanguage, formatBytes } from "./i18n.js";
 
 const cache = new Map();
 function formatter(kind) {
@@ -36,16 +36,7 @@ export function timeElement(iso, kind = "datetime") {
 }
 
 export function formatSize(bytes) {
-  const n = Number(bytes) || 0;
-  const units = ["B", "kB", "MB", "GB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i += 1;
-  }
-  const nf = new Intl.NumberFormat(currentLanguage(), { maximumFractionDigits: i ? 1 : 0 });
-  return `${nf.format(v)} ${units[i]}`;
+  return formatBytes(bytes);
 }
 
 // "FR" -> the two regional indicator symbols that systems draw as a flag; else "".

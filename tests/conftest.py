@@ -355,6 +355,16 @@ def with_settings(settings: Settings, **changes: Any) -> Settings:
     return replace(settings, **changes)
 
 
+def not_found(kind: str) -> dict[str, Any]:
+    """The error body of a made-up id of `kind` (a room, a thread, a file version, ...)."""
+    return {
+        "code": "not_found",
+        "message": f"No such {kind}.",
+        "reason": "not_found",
+        "params": {"kind": kind.replace(" ", "_")},
+    }
+
+
 async def assert_unknown_as_made_up(
     person: Person, base: str, ids: list[str], routes: list[tuple[str, str]], message: str
 ) -> None:
@@ -364,5 +374,7 @@ async def assert_unknown_as_made_up(
         for real_id in ids:
             real = await person.call(method, f"{base}/{real_id}{path}", status=404)
             made_up = await person.call(method, f"{base}/nosuchthing{path}", status=404)
-            expected = {"error": {"code": "not_found", "message": message}}
+            kind = message.removeprefix("No such ").removesuffix(".")
+            expected = {"error": not_found(kind)}
+            assert expected["error"]["message"] == message
             assert real == made_up == expected, (method, path)

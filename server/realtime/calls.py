@@ -147,7 +147,9 @@ class Calls:
         """Answer a publishing offer; a teacher's earlier mute holds for tracks added later."""
         role = await self.rooms.role(call.room_id, seat.user_id)  # as it is now, not at join
         if role is None or not may(role, Action.PUBLISH_MEDIA):
-            raise Forbidden("Guests watch and listen; they do not send media.")
+            raise Forbidden(
+                "Guests watch and listen; they do not send media.", reason="guest_media"
+            )
         with media_errors():
             answer = await self.sfu.publish(call.session.id, seat.participant_id, sdp, sources)
             for kind in KINDS:

@@ -84,7 +84,7 @@ class Classroom:
         teacher = may(role, Action.MODERATE)
         seated = caller.sid in call.seats
         if call.locked and not teacher and not seated:
-            raise Forbidden("The session is locked.")
+            raise Forbidden("The session is locked.", reason="call_locked")
         if settings["lobby"] and not (teacher or seated or caller.user.id in call.admitted):
             if not self.calls.current(call):
                 raise NotFound("live session", room_id)
@@ -115,9 +115,14 @@ class Classroom:
             return await self._mute_all(caller, room_id, role)
         effect = self._effects.get(action)
         if effect is None:
-            raise Invalid(f"action: one of {', '.join(ACTIONS)}.")
+            raise Invalid(
+                f"action: one of {', '.join(ACTIONS)}.",
+                field="action",
+                rule="one_of",
+                options=list(ACTIONS),
+            )
         if user_id is None and action not in ROOM_ACTIONS:
-            raise Invalid("user_id: required for this action.")
+            raise Invalid("user_id: required for this action.", field="user_id", rule="required")
         call = self.calls.live(room_id)
         await effect(call, caller, role, user_id or "")
         if action in USER_ACTIONS and user_id is not None and not own:
@@ -169,7 +174,7 @@ class Classroom:
                 and user_id not in by_self
                 and not may(role, Action.MODERATE)
             ):
-                raise Forbidden("A teacher switched this off.")
+                raise Forbidden("A teacher switched this off.", reason="switched_off")
             if on:
                 muted.discard(user_id)
                 by_self.discard(user_id)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from rooms import accounts, forum, invites, moderation, search, sessions
+from rooms import rooms as rooms_
 from rooms.accounts import session_hash
 from rooms.errors import Forbidden
+from server.config import Settings
 from server.inputs import Payload, body
 from server.keys import SERVICES, SETTINGS
 from server.session import (
@@ -37,7 +40,9 @@ class Login(Payload):
 async def signup(request: web.Request) -> web.Response:
     settings, services = request.app[SETTINGS], request.app[SERVICES]
     if settings.signup == "closed":
-        raise Forbidden("Sign-up is closed here; ask a teacher for an invite.")
+        raise Forbidden(
+            "Sign-up is closed here; ask a teacher for an invite.", reason="signup_closed"
+        )
     await limit(request, "signup", settings.rate_signup, client_ip(request))
     data = await body(request, SignUp)
     user = await services.accounts.create_user(
@@ -86,9 +91,37 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response({**user.to_json(), "rooms": rooms})
 
 
+def limits(settings: Settings) -> dict[str, int]:
+    """The limits the server enforces, as the client should show them: one source, read from the
+    rules themselves, so that a form never allows what the server refuses or the other way."""
+    return {
+        "username_min": accounts.USERNAME_MIN,
+        "username_max": accounts.USERNAME_MAX,
+        "password_min": accounts.PASSWORD_MIN,
+        "password_max": accounts.PASSWORD_MAX,
+        "display_name": accounts.MAX_DISPLAY_NAME,
+        "room_name": rooms_.MAX_ROOM_NAME,
+        "room_description": rooms_.MAX_DESCRIPTION,
+        "thread_title": forum.MAX_TITLE,
+        "post_body": forum.MAX_BODY,
+        "chat_body": forum.MAX_CHAT,
+        "session_title": sessions.MAX_TITLE,
+        "report_reason": moderation.MAX_REASON,
+        "mute_minutes": moderation.MAX_MUTE_MINUTES,
+        "search_query": search.MAX_QUERY,
+        "pupils": invites.MAX_PUPILS,
+        "upload_bytes": settings.max_upload_bytes,
+        "room_quota_bytes": settings.room_quota_bytes,
+    }
+
+
 @routes.get("/api/auth/config")
 async def config(request: web.Request) -> web.Response:
-    """What the sign-in page needs to know before anyone signs in."""
+    """What the client needs before anyone signs in: whether sign-up is open, whether this
+    browser is signed in (so that a signed-out page never asks `/api/me` for a 401), and the
+    limits its forms must keep."""
     user = await current_user(request)
     settings = request.app[SETTINGS]
-    return web.json_response({"signup": settings.signup, "signed_in": user is not None})
+    return web.json_response(
+        {"signup": settings.signup, "signed_in": user is not None, "limits": limits(settings)}
+    )

@@ -244,7 +244,7 @@ async def search(request: web.Request) -> web.Response:
     user = await signed_in(request)
     q = request.query.get("q", "")
     if not q.strip():
-        raise Invalid("q: required.")
+        raise Invalid("q: required.", field="q", rule="required")
     found = await request.app[SERVICES].search.search(user, request.match_info["room_id"], q)
     return web.json_response(found)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from server.assets import ASSETS, REVALIDATE
 from server.errors import http_error
 from server.keys import METRICS, SERVICES, SETTINGS
 from server.realtime.hub import HUB
@@ -23,11 +24,12 @@ routes = web.RouteTableDef()
 
 @routes.get("/")
 async def index(request: web.Request) -> web.StreamResponse:
-    page = STATIC_DIR / "index.html"
-    if not page.exists():
+    assets = request.app.get(ASSETS)
+    if assets is None or assets.index is None:
         return web.Response(text="Twinrooms is running.", content_type="text/plain")
-    return web.FileResponse(
-        page, headers={"Content-Security-Policy": CLIENT_CSP, "Cache-Control": "no-cache"}
+    # Revalidated on every load: the page names the version of every other file.
+    return assets.respond(
+        request, assets.index, REVALIDATE, {"Content-Security-Policy": CLIENT_CSP}
     )
 
 

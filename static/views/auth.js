@@ -5,6 +5,7 @@ import { field, h, icon, replace } from "../dom.js";
 import { countryName } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { busy, currentUser, formError, navigate, setCurrentUser } from "../ui.js";
+import { limit } from "../limits.js";
 
 const COUNTRIES = ("AL AD AM AT AZ BA BE BG BY CA CH CY CZ DE DK EE ES FI FO FR GB GE GR HR HU IE IS IT " +
   "LI LT LU LV MC MD ME MK MT NL NO PL PT RO RS RU SE SI SK SM TR UA VA XK US MX BR AR CL CO " +
@@ -61,7 +62,7 @@ function signupForm() {
   const form = h("form", { class: "card form", testid: "signup-form" },
     h("h1", {}, t("auth.sign_up_title")),
     h("p", { class: "muted" }, t("auth.sign_up_intro")),
-    field(t("auth.display_name"), input({ name: "display_name", autocomplete: "name", maxlength: 80, testid: "signup-display-name" })),
+    field(t("auth.display_name"), input({ name: "display_name", autocomplete: "name", maxlength: limit("display_name"), testid: "signup-display-name" })),
     field(t("auth.country"), countrySelect()),
     field(t("auth.username"), input({ name: "username", autocomplete: "username", autocapitalize: "none", spellcheck: "false", testid: "signup-username" }), t("auth.username_hint")),
     field(t("auth.password"), input({ name: "password", type: "password", autocomplete: "new-password", minlength: 8, testid: "signup-password" }), t("auth.password_hint")),
@@ -90,7 +91,7 @@ function joinForm(code) {
     form.append(
       h("fieldset", {},
         h("legend", {}, t("join.new_account")),
-        field(t("auth.display_name"), input({ name: "display_name", autocomplete: "name", maxlength: 80, testid: "join-display-name" }), t("join.display_name_hint")),
+        field(t("auth.display_name"), input({ name: "display_name", autocomplete: "name", maxlength: limit("display_name"), testid: "join-display-name" }), t("join.display_name_hint")),
         field(t("auth.username"), input({ name: "username", autocomplete: "username", autocapitalize: "none", spellcheck: "false", testid: "join-username" })),
         field(t("auth.password"), input({ name: "password", type: "password", autocomplete: "new-password", minlength: 8, testid: "join-password" }), t("auth.password_hint"))));
   }

@@ -7,6 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { live } from "../socket.js";
 import { announce, keepFocus } from "../ui.js";
 import { Panel, authorId, byline } from "./panel.js";
+import { limit } from "../limits.js";
 
 export class ChatPanel extends Panel {
   constructor(session, host, ctx) {
@@ -25,7 +26,7 @@ export class ChatPanel extends Panel {
       },
     }, this.log);
     this.input = h("textarea", {
-      id: "chat-input", rows: 2, maxlength: 4000, testid: "chat-input",
+      id: "chat-input", rows: 2, maxlength: limit("chat_body"), testid: "chat-input",
       placeholder: t("chat.placeholder"), "aria-describedby": "chat-help",
       onkeydown: (e) => this.key(e),
     });

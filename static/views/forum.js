@@ -6,6 +6,7 @@ import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, busy, formError, keepFocus, navigate, say } from "../ui.js";
 import { Panel, authorId, byline } from "./panel.js";
+import { limit } from "../limits.js";
 
 const REACTIONS = ["👍", "❤️", "😂", "😮", "🎉", "👏"];
 
@@ -116,8 +117,8 @@ export class ForumPanel extends Panel {
   newThreadForm() {
     const form = h("form", { class: "card form new-thread", testid: "new-thread-form" },
       h("h3", {}, t("forum.new_thread")),
-      field(t("forum.thread_title"), h("input", { name: "title", required: true, maxlength: 200, testid: "thread-title" })),
-      field(t("forum.body"), h("textarea", { name: "body", required: true, rows: 5, testid: "thread-body" }), t("forum.markdown_hint")),
+      field(t("forum.thread_title"), h("input", { name: "title", required: true, maxlength: limit("thread_title"), testid: "thread-title" })),
+      field(t("forum.body"), h("textarea", { name: "body", required: true, rows: 5, maxlength: limit("post_body"), testid: "thread-body" }), t("forum.markdown_hint")),
       h("button", { type: "submit", class: "btn btn-primary", testid: "thread-submit" }, t("forum.start_thread")));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -197,7 +198,7 @@ export class ForumPanel extends Panel {
 
   replyForm(th) {
     const form = h("form", { class: "card form reply", testid: "reply-form" },
-      field(t("forum.reply"), h("textarea", { name: "body", required: true, rows: 4, testid: "reply-body" }), t("forum.markdown_hint")),
+      field(t("forum.reply"), h("textarea", { name: "body", required: true, rows: 4, maxlength: limit("post_body"), testid: "reply-body" }), t("forum.markdown_hint")),
       h("button", { type: "submit", class: "btn btn-primary", testid: "reply-submit" }, t("forum.send_reply")));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -315,7 +316,7 @@ export class ForumPanel extends Panel {
   report(post) {
     const el = this.postEls.get(post.id);
     if (!el || el.querySelector(".report-form")) return;
-    const reason = h("input", { type: "text", name: "reason", maxlength: 1000, testid: "report-reason" });
+    const reason = h("input", { type: "text", name: "reason", maxlength: limit("report_reason"), testid: "report-reason" });
     // Closed, the form gives focus back to the post's Report button.
     const close = () => {
       form.remove();

@@ -3,6 +3,7 @@ import { api } from "../api.js";
 import { field, h, replace } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { busy, formError, navigate } from "../ui.js";
+import { limit } from "../limits.js";
 
 function roleBadge(role) {
   return h("span", { class: `badge role-${role}` }, t(`role.${role}`));
@@ -20,8 +21,8 @@ function roomCard(room) {
 function createForm() {
   const form = h("form", { class: "card form", testid: "create-room-form" },
     h("h2", {}, t("rooms.create_title")),
-    field(t("rooms.name"), h("input", { name: "name", required: true, maxlength: 120, testid: "room-name" })),
-    field(t("rooms.description"), h("textarea", { name: "description", rows: 3, maxlength: 2000, testid: "room-description" })),
+    field(t("rooms.name"), h("input", { name: "name", required: true, maxlength: limit("room_name"), testid: "room-name" })),
+    field(t("rooms.description"), h("textarea", { name: "description", rows: 3, maxlength: limit("room_description"), testid: "room-description" })),
     h("button", { type: "submit", class: "btn btn-primary", testid: "create-room" }, t("rooms.create")));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -5,6 +5,7 @@ import { field, h, replace } from "../dom.js";
 import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
+import { limit } from "../limits.js";
 
 export class Schedule {
   // `actions.start(session)` starts a planned session (and joins it).
@@ -21,7 +22,7 @@ export class Schedule {
   }
 
   form() {
-    const title = h("input", { type: "text", maxlength: "120", testid: "session-title" });
+    const title = h("input", { type: "text", maxlength: limit("session_title"), testid: "session-title" });
     const when = h("input", { type: "datetime-local", required: true, testid: "session-when" });
     return h("form", { class: "schedule-form", onsubmit: (e) => {
       e.preventDefault();

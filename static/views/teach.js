@@ -8,6 +8,7 @@ import { errorText, t } from "../i18n.js";
 import { announce, busy, flashNext, formError, navigate } from "../ui.js";
 import { Panel } from "./panel.js";
 import { SafetyCards } from "./safety.js";
+import { limit } from "../limits.js";
 import { credentialsSheet } from "./sheet.js";
 
 const EXPIRIES = [[3600, "teach.exp_hour"], [86400, "teach.exp_day"], [604800, "teach.exp_week"], [2592000, "teach.exp_month"]];
@@ -43,8 +44,8 @@ export class TeachPanel extends Panel {
       h("input", { type: "checkbox", name, id: `set-${name}`, checked: Boolean(on) }), " ",
       h("label", { for: `set-${name}` }, label));
     const form = h("form", { class: "form", testid: "room-settings" },
-      field(t("rooms.name"), h("input", { name: "name", required: true, maxlength: 120, value: room.name })),
-      field(t("rooms.description"), h("textarea", { name: "description", rows: 2, maxlength: 2000 }, room.description || "")),
+      field(t("rooms.name"), h("input", { name: "name", required: true, maxlength: limit("room_name"), value: room.name })),
+      field(t("rooms.description"), h("textarea", { name: "description", rows: 2, maxlength: limit("room_description") }, room.description || "")),
       field(t("teach.chat_mode"), h("select", { name: "chat_mode" },
         h("option", { value: "everyone", selected: settings.chat_mode !== "teachers" }, t("teach.chat_everyone")),
         h("option", { value: "teachers", selected: settings.chat_mode === "teachers" }, t("teach.chat_teachers")))),

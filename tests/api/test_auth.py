@@ -171,3 +171,24 @@ async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(settings: Settin
     assert await _login_from(client, "6.6.6.6, 10.1.1.1") == 401
     assert await _login_from(client, "7.7.7.7, 10.1.1.1") == 429
     await client.close()
+
+
+async def test_config_publishes_the_limits_the_server_enforces(people: People) -> None:
+    visitor = await people(signup=False)
+    config = await visitor.call("GET", "/api/auth/config")
+    assert config["signed_in"] is False
+    limits = config["limits"]
+    assert limits["display_name"] == 64 and limits["room_description"] == 4000
+    teacher = await people()
+    name = "N" * limits["display_name"]
+    body = {"username": "longname", "password": "correct horse", "country": "FR"}
+    await visitor.call("POST", "/api/auth/signup", {**body, "display_name": name}, status=201)
+    too_long = {**body, "username": "longname2", "display_name": name + "N"}
+    refused = await teacher.call("POST", "/api/auth/signup", too_long, status=400)
+    assert refused["error"]["params"]["max"] == limits["display_name"]
+    description = "d" * limits["room_description"]
+    await teacher.call("POST", "/api/rooms", {"name": "R", "description": description}, status=201)
+    await teacher.call(
+        "POST", "/api/rooms", {"name": "R", "description": description + "d"}, status=400
+    )
+    assert (await teacher.call("GET", "/api/auth/config"))["signed_in"] is True

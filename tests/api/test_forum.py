@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Person, join_as_pupil
+from tests.conftest import Person, join_as_pupil, not_found
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
@@ -195,7 +195,7 @@ async def test_another_rooms_threads_and_posts_get_the_answer_of_made_up_ids(
         real_id = thread["id"] if kind == "thread" else post["id"]
         real = await teacher.call(method, path.format(real_id), body, status=404)
         made_up = await teacher.call(method, path.format("nosuchid"), body, status=404)
-        expected = {"error": {"code": "not_found", "message": f"No such {kind}."}}
+        expected = {"error": not_found(kind)}
         assert real == made_up == expected, (method, path)
     sio = await teacher.connect()
     for room_id in (room["id"], other["id"]):
@@ -204,7 +204,7 @@ async def test_another_rooms_threads_and_posts_get_the_answer_of_made_up_ids(
             ack = await sio.call("chat:send", message, timeout=10)
             assert ack == {
                 "ok": False,
-                "error": {"code": "not_found", "message": "No such thread."},
+                "error": not_found("thread"),
             }, message
 
 

@@ -119,6 +119,8 @@ async def test_unknown_and_revoked_codes_get_one_answer(people: People, room: Ro
         assert body["error"] == {
             "code": "invalid_code",
             "message": "This code is unknown, expired or used up.",
+            "reason": "invalid_code",
+            "params": {},
         }
 
 

@@ -143,7 +143,12 @@ async def test_media_end_names_a_session_of_the_room_it_is_sent_for(
     theirs = await owner.call("POST", "/api/rooms", {"name": "Owner's second"}, status=201)
     stranger = await people("elsewhere")
     mine = await stranger.call("POST", "/api/rooms", {"name": "Other"}, status=201)
-    expected = {"code": "not_found", "message": "No such session."}
+    expected = {
+        "code": "not_found",
+        "message": "No such session.",
+        "reason": "not_found",
+        "params": {"kind": "session"},
+    }
     for person, room_id in ((stranger, mine["id"]), (owner, theirs["id"])):
         sio = await person.connect()
         for session_id in (live["id"], "nosuchsession"):

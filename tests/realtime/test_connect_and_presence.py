@@ -87,7 +87,15 @@ async def test_an_outsider_cannot_join_a_room_channel(people: People, room: Room
     outsider = await people("outsider")
     sio = await outsider.connect()
     ack = await sio.call("room:join", {"room_id": room["id"]})
-    assert ack == {"ok": False, "error": {"code": "not_found", "message": "No such room."}}
+    assert ack == {
+        "ok": False,
+        "error": {
+            "code": "not_found",
+            "message": "No such room.",
+            "reason": "not_found",
+            "params": {"kind": "room"},
+        },
+    }
 
 
 @pytest.mark.parametrize(
