@@ -232,7 +232,8 @@ class Forum:
                 (post_id, post["body"], now),
             )
             await tx.execute(
-                "UPDATE posts SET body = ?, html = ?, edited_at = ? WHERE id = ?",
+                # An edited summary is the author's own text now: clients show it as written.
+                "UPDATE posts SET body = ?, html = ?, edited_at = ?, summary = NULL WHERE id = ?",
                 (body, markdown.render(body), now, post_id),
             )
             edited = post_json(await self._post_in(tx, post_id))

@@ -30,22 +30,33 @@ def author(row: Row, prefix: str = "author") -> dict[str, Any]:
     }
 
 
+def _summary(row: Row, shaped: dict[str, Any]) -> dict[str, Any]:
+    # Only a session summary's thread and first post carry one: other posts stay as small as ever.
+    if row["summary"]:
+        shaped["summary"] = json.loads(row["summary"])
+    return shaped
+
+
 def post_json(row: Row) -> dict[str, Any]:
-    """A post as the contract shapes it, plus `hidden`, `reactions` and `mentions`."""
+    """A post as the contract shapes it, plus `hidden`, `reactions` and `mentions`, and
+    `summary` (the facts the client words) on a session summary's post."""
     reactions = json.loads(row["reaction_map"]) if row["reaction_map"] else {}
-    return {
-        "id": row["id"],
-        "room_id": row["room_id"],
-        "thread_id": row["thread_id"],
-        "seq": row["seq"],
-        "author": author(row),
-        "body": row["body"],
-        "html": row["html"],
-        "created_at": iso(row["created_at"]),
-        "edited_at": iso(row["edited_at"]),
-        "hidden": bool(row["hidden"]),
-        "reactions": {emoji: sorted(ids) for emoji, ids in sorted(reactions.items())},
-    }
+    return _summary(
+        row,
+        {
+            "id": row["id"],
+            "room_id": row["room_id"],
+            "thread_id": row["thread_id"],
+            "seq": row["seq"],
+            "author": author(row),
+            "body": row["body"],
+            "html": row["html"],
+            "created_at": iso(row["created_at"]),
+            "edited_at": iso(row["edited_at"]),
+            "hidden": bool(row["hidden"]),
+            "reactions": {emoji: sorted(ids) for emoji, ids in sorted(reactions.items())},
+        },
+    )
 
 
 def post_ref(post: dict[str, Any]) -> dict[str, Any]:
@@ -60,15 +71,19 @@ def post_ref(post: dict[str, Any]) -> dict[str, Any]:
 
 
 def thread_json(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "room_id": row["room_id"],
-        "title": row["title"],
-        "kind": row["kind"],
-        "author": author(row),
-        "pinned": bool(row["pinned"]),
-        "locked": bool(row["locked"]),
-        "post_count": row["post_count"],
-        "last_seq": row["last_seq"],
-        "created_at": iso(row["created_at"]),
-    }
+    """A thread, with `summary` (the session's title and times) on a session summary's."""
+    return _summary(
+        row,
+        {
+            "id": row["id"],
+            "room_id": row["room_id"],
+            "title": row["title"],
+            "kind": row["kind"],
+            "author": author(row),
+            "pinned": bool(row["pinned"]),
+            "locked": bool(row["locked"]),
+            "post_count": row["post_count"],
+            "last_seq": row["last_seq"],
+            "created_at": iso(row["created_at"]),
+        },
+    )

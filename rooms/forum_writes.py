@@ -7,6 +7,7 @@ takes the room's next sequence number, and its `post:new` event carries that sam
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rooms import markdown
@@ -17,26 +18,46 @@ from rooms.store.db import Tx
 
 
 async def write_thread(
-    tx: Tx, room_id: str, author: User, title: str, body: str, now: float
+    tx: Tx,
+    room_id: str,
+    author: User,
+    title: str,
+    body: str,
+    now: float,
+    *,
+    summary: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Insert a forum thread whose `body` is its first post, in `tx`: `thread:new`, `post:new`.
 
     Callers have checked the author's rights and the title and body; the session summary uses it
-    too, so a summary appears to clients exactly like a thread a teacher opened.
+    too, so a summary appears to clients exactly like a thread a teacher opened. Its `summary`
+    is the thread's and the first post's data, stored beside the title and body.
     """
     thread_id = new_id()
+    thread_data, post_data = summary if summary is not None else (None, None)
     await tx.execute(
-        "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
-        " VALUES (?, ?, 'forum', ?, ?, ?)",
-        (thread_id, room_id, title, author.id, now),
+        "INSERT INTO threads (id, room_id, kind, title, author_id, created_at, summary)"
+        " VALUES (?, ?, 'forum', ?, ?, ?, ?)",
+        (thread_id, room_id, title, author.id, now, _json(thread_data)),
     )
     await tx.emit(room_id, "thread:new", await _thread_in(tx, thread_id))
-    await write_post(tx, thread_id, room_id, author, body, now)
+    await write_post(tx, thread_id, room_id, author, body, now, summary=post_data)
     return await _thread_in(tx, thread_id)
 
 
+def _json(data: dict[str, Any] | None) -> str | None:
+    return json.dumps(data, separators=(",", ":")) if data is not None else None
+
+
 async def write_post(
-    tx: Tx, thread_id: str, room_id: str, author: User, body: str, now: float
+    tx: Tx,
+    thread_id: str,
+    room_id: str,
+    author: User,
+    body: str,
+    now: float,
+    *,
+    summary: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Insert a post in `tx` with the room's next sequence number, and record its `post:new`."""
     # Rendering first: the sequence number locks the room's row until the commit (on PostgreSQL,
@@ -44,9 +65,9 @@ async def write_post(
     post_id, html = new_id(), markdown.render(body)
     seq = await tx.next_seq(room_id)
     await tx.execute(
-        "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (post_id, room_id, thread_id, seq, author.id, body, html, now),
+        "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at,"
+        " summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (post_id, room_id, thread_id, seq, author.id, body, html, now, _json(summary)),
     )
     await tx.execute(
         "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
@@ -66,6 +87,8 @@ async def write_post(
         "reactions": {},
         "mentions": await _record_mentions(tx, room_id, post_id, body, now),
     }
+    if summary is not None:
+        post["summary"] = summary
     return await tx.record(room_id, seq, "post:new", post)
 
 

@@ -94,6 +94,8 @@ class Moderation:
 
         async def apply(tx: Tx) -> dict[str, Any]:
             assignments = ", ".join(f"{column} = ?" for column in columns)
+            if "title" in columns:  # a renamed summary's title is shown as written
+                assignments += ", summary = NULL"
             await tx.execute(
                 f"UPDATE threads SET {assignments} WHERE id = ?", (*columns.values(), thread_id)
             )

@@ -54,11 +54,18 @@ class LiveSession:
             row["summary_thread_id"],
         )
 
+    @property
+    def title_default(self) -> bool:
+        """Whether the session has the default title, which clients word in their reader's
+        language (the stored title stays English)."""
+        return self.title == DEFAULT_TITLE
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "room_id": self.room_id,
             "title": self.title,
+            "title_default": self.title_default,
             "status": self.status,
             "scheduled_at": iso(self.scheduled_at),
             "started_at": iso(self.started_at),

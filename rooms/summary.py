@@ -5,6 +5,10 @@ session lasted, the room's chat written meanwhile and the files shared meanwhile
 by the forum's own `write_thread` inside the transaction that ends the session, so it appears to
 clients exactly like a thread a teacher opened: `thread:new`, then `post:new`. Names and chat lines
 are quoted with every Markdown character escaped (`@` too: quoting a chat line mentions nobody).
+
+The title and Markdown are English with times in UTC: they are what search finds and what a
+client shows that knows nothing else. Beside them the thread and post carry the same facts as
+data (`summary`), which the web client words in its reader's language and time zone.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rooms.forum_writes import write_thread
-from rooms.models import User
+from rooms.models import User, iso
 from rooms.store.db import Row, Tx
 
 if TYPE_CHECKING:
@@ -45,56 +49,100 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def _participants(rows: Iterable[Row], day: str) -> list[str]:
+def _participants(rows: Iterable[Row]) -> list[dict[str, Any]]:
     by_user: dict[str, list[Row]] = {}
     for row in rows:
         by_user.setdefault(row["user_id"], []).append(row)
-    lines = []
-    for visits in by_user.values():
-        spans = ", ".join(
-            f"{_clock(v['joined_at'], day)}-{_clock(v['left_at'], day)}" for v in visits
-        )
-        spent = sum(v["left_at"] - v["joined_at"] for v in visits)
-        first = visits[0]
-        name, country = _text(first["display_name"]), _text(first["country"])
-        lines.append(f"- {name} ({country}): {spans} UTC, {_duration(spent)}")
-    return lines or ["- nobody joined"]
-
-
-def _chat(rows: list[Row], day: str) -> list[str]:
-    lines = [
-        f"- {_clock(r['created_at'], day)} **{_text(r['author'])}**: {_text(r['body'])}"
-        for r in rows[-CHAT_LINES:]
+    return [
+        {
+            "id": user_id,
+            "display_name": visits[0]["display_name"],
+            "country": visits[0]["country"],
+            "visits": [
+                {"joined_at": iso(v["joined_at"]), "left_at": iso(v["left_at"])} for v in visits
+            ],
+            "seconds": round(sum(v["left_at"] - v["joined_at"] for v in visits)),
+        }
+        for user_id, visits in by_user.items()
     ]
-    if len(rows) > CHAT_LINES:
-        lines.insert(0, f"- ({len(rows) - CHAT_LINES} earlier messages are in the chat)")
-    return lines or ["- no messages"]
 
 
-def _files(rows: Iterable[Row]) -> list[str]:
-    lines = [
-        f"- {_text(row['name'])}" + (f" (version {row['version']})" if row["version"] > 1 else "")
-        for row in rows
-    ]
-    return lines or ["- no files"]
+def _epoch(moment: str | None) -> float:
+    return datetime.fromisoformat(moment).timestamp() if moment else 0.0
 
 
-def body(session: LiveSession, people: list[Row], chat: list[Row], files: list[Row]) -> str:
-    """The summary's Markdown."""
-    started, ended = session.started_at or 0.0, session.ended_at or 0.0
+def facts(
+    session: LiveSession, people: list[Row], chat: list[Row], files: list[Row]
+) -> dict[str, Any]:
+    """The summary as data: what each client words in its reader's language and zone. Times are
+    ISO 8601 UTC; names, chat lines and file names are the people's own words, one line each."""
+    return {
+        "session": session_facts(session),
+        "participants": _participants(people),
+        "chat": {
+            "lines": [
+                {
+                    "at": iso(r["created_at"]),
+                    "author": " ".join(r["author"].split()),
+                    "body": " ".join(r["body"].split()),
+                }
+                for r in chat[-CHAT_LINES:]
+            ],
+            "earlier": max(0, len(chat) - CHAT_LINES),
+        },
+        "files": [{"name": r["name"], "version": r["version"]} for r in files],
+    }
+
+
+def session_facts(session: LiveSession) -> dict[str, Any]:
+    """The session as the summary thread names it: `title_default` marks the default title,
+    which clients show in their reader's words."""
+    return {
+        "id": session.id,
+        "title": session.title,
+        "title_default": session.title_default,
+        "started_at": iso(session.started_at or 0.0),
+        "ended_at": iso(session.ended_at or 0.0),
+    }
+
+
+def body(summary: dict[str, Any]) -> str:
+    """The summary's Markdown, in English and UTC: what search finds and what a client that does
+    not know `summary` shows."""
+    session = summary["session"]
+    started, ended = _epoch(session["started_at"]), _epoch(session["ended_at"])
     day = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d")
     head = (
-        f"**{_text(session.title)}**, {day}, {_clock(started, day)}-{_clock(ended, day)} UTC "
+        f"**{_text(session['title'])}**, {day}, {_clock(started, day)}-{_clock(ended, day)} UTC "
         f"({_duration(ended - started)})"
     )
+    people = [
+        f"- {_text(p['display_name'])} ({_text(p['country'])}): "
+        + ", ".join(
+            f"{_clock(_epoch(v['joined_at']), day)}-{_clock(_epoch(v['left_at']), day)}"
+            for v in p["visits"]
+        )
+        + f" UTC, {_duration(p['seconds'])}"
+        for p in summary["participants"]
+    ]
+    chat = [
+        f"- {_clock(_epoch(line['at']), day)} **{_text(line['author'])}**: {_text(line['body'])}"
+        for line in summary["chat"]["lines"]
+    ]
+    if summary["chat"]["earlier"]:
+        chat.insert(0, f"- ({summary['chat']['earlier']} earlier messages are in the chat)")
+    files = [
+        f"- {_text(f['name'])}" + (f" (version {f['version']})" if f["version"] > 1 else "")
+        for f in summary["files"]
+    ]
     sections = [
         head,
-        f"### Participants ({len({p['user_id'] for p in people})})",
-        "\n".join(_participants(people, day)),
+        f"### Participants ({len(summary['participants'])})",
+        "\n".join(people or ["- nobody joined"]),
         "### Chat",
-        "\n".join(_chat(chat, day)),
+        "\n".join(chat or ["- no messages"]),
         "### Files shared",
-        "\n".join(_files(files)),
+        "\n".join(files or ["- no files"]),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -125,10 +173,22 @@ async def _gather(tx: Tx, session: LiveSession) -> tuple[list[Row], list[Row], l
 
 
 async def post_summary(tx: Tx, session: LiveSession, author: User) -> str:
-    """Write the summary thread and its first post in `tx`; return the thread's id."""
+    """Write the summary thread and its first post in `tx`; return the thread's id.
+
+    The title and body are English and UTC (what search finds); the thread carries the
+    session's facts and the post the whole summary as `summary` data for clients to word.
+    """
     people, chat, files = await _gather(tx, session)
+    summary = facts(session, people, chat, files)
     day = datetime.fromtimestamp(session.started_at or 0.0, UTC).strftime("%Y-%m-%d")
     title = f"Session summary: {session.title} ({day})"
-    source = body(session, people, chat, files)
-    thread = await write_thread(tx, session.room_id, author, title, source, tx.clock())
+    thread = await write_thread(
+        tx,
+        session.room_id,
+        author,
+        title,
+        body(summary),
+        tx.clock(),
+        summary=(summary["session"], summary),
+    )
     return str(thread["id"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from rooms.markdown import mentions, render
 from rooms.sessions import LiveSession
-from rooms.summary import body
+from rooms.summary import body, facts
 
 
 def at(text: str) -> float:
@@ -32,7 +32,7 @@ def test_a_session_across_midnight_dates_the_times_of_the_next_day() -> None:
         {"created_at": at("2026-11-24T00:01:02"), "author": "Ana", "body": "hi @zofia <b>x</b>"}
     ]
     files: list[Any] = [{"name": "notes.txt", "version": 1}, {"name": "map_v.png", "version": 3}]
-    text = body(session("2026-11-23T23:30:00", "2026-11-24T00:20:00"), people, chat, files)
+    text = body(facts(session("2026-11-23T23:30:00", "2026-11-24T00:20:00"), people, chat, files))
 
     assert "**Rivers \\*live\\***" in text  # the title is quoted, then made bold
     assert "2026-11-23, 23:30:00-2026-11-24 00:20:00 UTC (50 min 00 s)" in text
@@ -43,6 +43,6 @@ def test_a_session_across_midnight_dates_the_times_of_the_next_day() -> None:
 
 
 def test_an_empty_session_says_so() -> None:
-    text = body(session("2026-11-23T09:00:00", "2026-11-23T09:00:05"), [], [], [])
+    text = body(facts(session("2026-11-23T09:00:00", "2026-11-23T09:00:05"), [], [], []))
     assert "(5 s)" in text and "### Participants (0)" in text
     assert "- nobody joined" in text and "- no messages" in text and "- no files" in text
