@@ -7,6 +7,7 @@ import { errorText, t } from "../i18n.js";
 import { announce, busy, formError, keepFocus, navigate, say } from "../ui.js";
 import { Panel, authorId, byline } from "./panel.js";
 import { limit } from "../limits.js";
+import { renderSummary, threadTitle } from "./summary.js";
 
 const REACTIONS = ["👍", "❤️", "😂", "😮", "🎉", "👏"];
 
@@ -83,7 +84,7 @@ export class ForumPanel extends Panel {
       h("a", { href: this.ctx.href("forum", th.id), class: "thread-link", testid: `thread-${th.id}` },
         th.pinned ? h("span", { class: "pin", title: t("forum.pinned") }, icon("pin"), h("span", { class: "visually-hidden" }, t("forum.pinned"))) : null,
         th.locked ? h("span", { class: "lock", title: t("forum.locked") }, icon("lock"), h("span", { class: "visually-hidden" }, t("forum.locked"))) : null,
-        h("span", { class: "thread-title" }, th.title),
+        h("span", { class: "thread-title" }, threadTitle(th)),
         th.unread ? h("span", { class: "unread-badge", testid: "unread" }, t("forum.unread", { count: th.unread })) : null),
       h("span", { class: "thread-meta" },
         authorName(th.author) ? `${authorName(th.author)} · ` : "",
@@ -98,11 +99,11 @@ export class ForumPanel extends Panel {
     try {
       const found = await api.get(paths.search(this.session.id, q));
       const items = [
-        ...found.threads.map((th) => h("li", {}, h("a", { href: this.ctx.href("forum", th.id) }, th.title))),
+        ...found.threads.map((th) => h("li", {}, h("a", { href: this.ctx.href("forum", th.id) }, threadTitle(th)))),
         ...found.posts.map((p) => {
           const th = this.session.threads.get(p.thread_id);
           const target = th && th.kind === "chat" ? this.ctx.href("forum") : this.ctx.href("forum", p.thread_id);
-          return h("li", {}, h("a", { href: target }, th ? th.title : t("forum.post")), " — ",
+          return h("li", {}, h("a", { href: target }, th ? threadTitle(th) : t("forum.post")), " — ",
             h("span", { class: "muted" }, p.body.slice(0, 140)));
         }),
       ];
@@ -189,7 +190,7 @@ export class ForumPanel extends Panel {
         h("button", { type: "button", class: "btn btn-danger btn-small", onclick: () => this.deleteThread(th) }, t("forum.delete_thread")));
     }
     replace(this.threadHead,
-      h("h2", { class: "thread-h" }, th.pinned ? icon("pin") : null, th.locked ? icon("lock") : null, th.title),
+      h("h2", { class: "thread-h" }, th.pinned ? icon("pin") : null, th.locked ? icon("lock") : null, threadTitle(th)),
       tools.length ? h("div", { class: "toolbar", role: "group", "aria-label": t("forum.thread_tools") }, tools) : null);
     if (key) keepFocus(this.threadHead.querySelector(`[data-key="${key}"]`), true);
     const canReply = s.canWrite && (!th.locked || s.isTeacher);
@@ -236,7 +237,7 @@ export class ForumPanel extends Panel {
       h("article", { tabindex: "-1", "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
         byline(post.author, post.created_at, post.edited_at),
         post.hidden ? h("p", { class: "hidden-note" }, t("forum.hidden_note")) : null,
-        h("div", { class: "post-body" }, serverHtml(post.html)),
+        h("div", { class: "post-body" }, post.summary ? renderSummary(post.summary) : serverHtml(post.html)),
         this.reactions(post),
         actions.length ? h("div", { class: "post-actions" }, actions) : null));
   }
@@ -407,7 +408,7 @@ export class ForumPanel extends Panel {
   }
 
   async deleteThread(th) {
-    if (!confirm(t("forum.delete_thread_confirm", { title: th.title }))) return;
+    if (!confirm(t("forum.delete_thread_confirm", { title: threadTitle(th) }))) return;
     try {
       await api.del(paths.thread(th.id));
       navigate(this.ctx.href("forum"));

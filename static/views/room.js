@@ -7,6 +7,7 @@ import { errorText, currentLanguage, t } from "../i18n.js";
 import { RoomSession } from "../roomstate.js";
 import { flashNext, keepFocus, navigate, say } from "../ui.js";
 import { ChatPanel } from "./chat.js";
+import { MuteNotice } from "./mutenotice.js";
 import { FilesPanel } from "./files.js";
 import { ForumPanel } from "./forum.js";
 import { PeoplePanel } from "./people.js";
@@ -83,6 +84,11 @@ export class RoomView {
         icon(tab.icon), h("span", {}, t(`room.tab_${tab.name}`)), tab.name === "video" ? this.liveBadge : null));
     }
     this.loadLive();
+    // A rebuild (another language) keeps a mute that is on, now in the new words.
+    const muted = this.muteNotice ? this.muteNotice.until : null;
+    if (this.muteNotice) this.muteNotice.destroy();
+    this.muteNotice = new MuteNotice();
+    if (muted) this.muteNotice.update(muted, true);
     this.panelHost = h("div", { class: "room-panels" });
     const chatHost = h("aside", { class: "chat-panel", "aria-labelledby": "chat-h" });
     this.chat = new ChatPanel(s, chatHost);
@@ -91,6 +97,7 @@ export class RoomView {
         h("div", { class: "room-head-text" }, h("p", { class: "crumbs" }, h("a", { href: "#/rooms" }, t("rooms.title")), " / "), this.title, this.desc),
         h("div", { class: "room-head-side" }, this.online, this.status)),
       this.tabs,
+      this.muteNotice.el,
       h("div", { class: "room-body" }, h("section", { class: "room-main", "aria-live": "off" }, this.panelHost), chatHost));
     this.updateHead();
     replace(this.main, this.shell);
@@ -172,6 +179,7 @@ export class RoomView {
       else if (data.id === this.liveId) this.setLive(null);
     }
     if (kind === "reset") this.loadLive();
+    if (kind === "member:mute" && data && data.user_id === this.me.id) this.muteNotice.update(data.until);
     if (kind === "connection") {
       this.status.textContent = data.connected ? "" : t("room.reconnecting");
       this.status.classList.toggle("offline", !data.connected);
@@ -185,6 +193,7 @@ export class RoomView {
     for (const panel of this.panels.values()) panel.destroy();
     this.panels.clear();
     if (this.chat) this.chat.destroy();
+    if (this.muteNotice) this.muteNotice.destroy();
     this.session.close();
     const skip = document.getElementById("skip-chat");
     if (skip) {

@@ -6,6 +6,7 @@ import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce } from "../ui.js";
 import { limit } from "../limits.js";
+import { sessionTitle } from "./summary.js";
 
 export class Schedule {
   // `actions.start(session)` starts a planned session (and joins it).
@@ -79,13 +80,13 @@ export class Schedule {
       ? h("strong", { class: "live-badge" }, t("sessions.live"))
       : s.scheduled_at ? timeElement(s.scheduled_at) : h("span", {}, t("sessions.unplanned"));
     const start = this.session.isTeacher && s.status === "scheduled" && this.actions.start
-      ? h("button", { type: "button", class: "btn btn-small btn-primary", testid: "session-start", "aria-label": t("sessions.start_name", { name: s.title }),
+      ? h("button", { type: "button", class: "btn btn-small btn-primary", testid: "session-start", "aria-label": t("sessions.start_name", { name: sessionTitle(s) }),
         onclick: () => this.actions.start(s) }, t("sessions.start"))
       : null;
     const cancel = this.session.isTeacher && s.status === "scheduled"
-      ? h("button", { type: "button", class: "btn btn-small", "aria-label": t("sessions.cancel_name", { name: s.title }),
+      ? h("button", { type: "button", class: "btn btn-small", "aria-label": t("sessions.cancel_name", { name: sessionTitle(s) }),
         onclick: () => this.run(() => api.del(paths.session(s.id))) }, t("sessions.cancel"))
       : null;
-    return h("li", { dataset: { sessionId: s.id } }, h("span", { class: "session-name" }, s.title), when, start, cancel);
+    return h("li", { dataset: { sessionId: s.id } }, h("span", { class: "session-name" }, sessionTitle(s)), when, start, cancel);
   }
 }

@@ -133,6 +133,18 @@ async def test_no_axe_violations_on_any_page_or_state(visitors: Visitors, locale
     await audit.check(teacher, "call ended (teacher)")
     await audit.check(pupil, "call ended (pupil)")
 
+    # The session's summary, worded by the client, and a muted pupil's notice.
+    threads = await (await pupil.page.request.get(f"/api/rooms/{room_id}/threads")).json()
+    summary_id = next(th["id"] for th in threads if "summary" in th)
+    await pupil.goto(f"#/room/{room_id}/forum/{summary_id}")
+    await expect(pupil.page.locator(tid("summary"))).to_be_visible()
+    await audit.check(pupil, "session summary (pupil)")
+    me = await (await pupil.page.request.get("/api/me")).json()
+    mute = f"/api/rooms/{room_id}/mutes/{me['id']}"
+    assert (await teacher.page.request.put(mute, data={"minutes": 10})).ok
+    await expect(pupil.page.locator(tid("mute-notice"))).to_be_visible()
+    await audit.check(pupil, "muted (pupil)")
+
     report = audit.report()
     assert report == "", f"axe-core found violations:\n{report}"
     assert teacher.errors == [] and pupil.errors == []
