@@ -193,6 +193,40 @@ class Archive:
 
         await self.db.write(trash)
 
+    async def move(
+        self, user: User, file_id: str, *, name: str | None = None, folder: str | None = None
+    ) -> StoredFile:
+        """Rename a file or move it to another folder (or both): its first uploader, or a
+        teacher, as for deleting; emits `file:edit`. A name already taken there is a `Conflict`
+        (an upload of that name would become a version of the other file)."""
+        stored = await self.get(user, file_id)
+        role = await self.rooms.require(user, stored.room_id, Action.DELETE_OWN)
+        if stored.created_by != user.id and not may(role, Action.MODERATE):
+            raise Forbidden("Only its uploader or a teacher can rename or move this file.")
+        if stored.deleted:
+            raise Conflict("This file is in the trash; restore it first.")
+        new_name = stored.name if name is None else clean_name(name)
+        new_folder = stored.folder if folder is None else clean_folder(folder)
+
+        async def relocate(tx: Tx) -> None:
+            seq = await tx.next_seq(stored.room_id)  # the room's lock, before the name's check
+            taken = await _live_id(tx, stored.room_id, new_folder, new_name)
+            if taken == file_id:
+                return  # nowhere new to go: nothing to tell anyone
+            if taken is not None:
+                raise Conflict("A file of that name is already in the folder.")
+            if not await tx.execute(
+                "UPDATE files SET name = ?, folder = ? WHERE id = ? AND deleted_at IS NULL",
+                (new_name, new_folder, file_id),
+            ):
+                raise NotFound("file", file_id)
+            await tx.record(
+                stored.room_id, seq, "file:edit", (await _current(tx, file_id)).to_json()
+            )
+
+        await self.db.write(relocate)
+        return await self._load(file_id)
+
     async def restore(self, user: User, file_id: str) -> StoredFile:
         """Bring a file back from the trash (teachers); emits `file:new` with the full file.
 

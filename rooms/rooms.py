@@ -122,17 +122,36 @@ class Rooms:
         return await self.get(owner, room_id)
 
     async def list_for(self, user: User) -> list[dict[str, Any]]:
-        """The rooms the user belongs to, oldest first, as `{id, name, my_role, live}`: `live`
-        says a session runs there now, so a list can show "live now" without asking each room."""
+        """The rooms the user belongs to, oldest first, as `{id, name, description, my_role, live,
+        unread}`: `live` says a session runs there now and `unread` counts the forum posts of
+        others the user has not read (as the thread list counts them; hidden posts, deleted ones
+        and the chat not counted), so a list shows both without asking each room."""
         rows = await self.db.fetchall(
-            "SELECT rooms.id, rooms.name, memberships.role, EXISTS (SELECT 1 FROM live_sessions"
-            " WHERE live_sessions.room_id = rooms.id AND live_sessions.status = 'live') AS live"
+            "SELECT rooms.id, rooms.name, rooms.description, memberships.role,"
+            " EXISTS (SELECT 1 FROM live_sessions WHERE live_sessions.room_id = rooms.id"
+            " AND live_sessions.status = 'live') AS live,"
+            # Through the room's threads, so both indexes (threads by room, posts by thread and
+            # seq) serve the count.
+            " (SELECT COUNT(*) FROM threads LEFT JOIN thread_reads"
+            " ON thread_reads.thread_id = threads.id AND thread_reads.user_id = memberships.user_id"
+            " JOIN posts ON posts.thread_id = threads.id"
+            " AND posts.seq > COALESCE(thread_reads.last_read_seq, 0)"
+            " WHERE threads.room_id = rooms.id AND threads.kind = 'forum'"
+            " AND threads.deleted_at IS NULL AND posts.deleted_at IS NULL AND posts.hidden = 0"
+            " AND posts.author_id != memberships.user_id) AS unread"
             " FROM memberships JOIN rooms ON rooms.id = memberships.room_id"
             " WHERE memberships.user_id = ? ORDER BY rooms.created_at, rooms.id",
             (user.id,),
         )
         return [
-            {"id": r["id"], "name": r["name"], "my_role": r["role"], "live": bool(r["live"])}
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "description": r["description"] or "",
+                "my_role": r["role"],
+                "live": bool(r["live"]),
+                "unread": int(r["unread"]),
+            }
             for r in rows
         ]
 

@@ -56,7 +56,7 @@ export function serverHtml(html) {
       }
     }
     if (node.tagName === "A") {
-      node.setAttribute("rel", "noopener noreferrer nofollow");
+      node.setAttribute("rel", "noopener noreferrer nofollow ugc");
       node.setAttribute("target", "_blank");
     }
   }

@@ -27,6 +27,11 @@ class FolderMove(Payload):
     new_path: str = Field(max_length=1024)
 
 
+class FileMove(Payload):
+    name: str | None = Field(default=None, max_length=1024)
+    folder: str | None = Field(default=None, max_length=1024)
+
+
 def _version(request: web.Request) -> int | None:
     return query_int(request, "version", None)
 
@@ -93,6 +98,16 @@ async def delete_file(request: web.Request) -> web.Response:
     user = await signed_in(request)
     await request.app[ARCHIVE].delete(user, request.match_info["file_id"])
     return web.Response(status=204)
+
+
+@routes.patch("/api/files/{file_id}")
+async def move_file(request: web.Request) -> web.Response:
+    user = await signed_in(request)
+    data = await body(request, FileMove)
+    moved = await request.app[ARCHIVE].move(
+        user, request.match_info["file_id"], name=data.name, folder=data.folder
+    )
+    return web.json_response(moved.to_json())
 
 
 @routes.post("/api/files/{file_id}/restore")

@@ -6,6 +6,7 @@ import { h, icon, replace, serverHtml } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { live } from "../socket.js";
 import { announce, keepFocus } from "../ui.js";
+import { MentionCompleter, markMentions } from "./mention.js";
 import { Panel, authorId, byline } from "./panel.js";
 import { limit } from "../limits.js";
 
@@ -39,6 +40,7 @@ export class ChatPanel extends Panel {
         h("button", { type: "submit", class: "btn btn-primary btn-small", testid: "chat-send" }, t("chat.send"))),
       this.error);
     this.readOnly = h("p", { class: "muted chat-readonly" });
+    new MentionCompleter(this.input, () => (this.session.room && this.session.room.members) || []);
     replace(host, h("h2", { id: "chat-h" }, icon("chat"), " ", t("chat.title")),
       h("p", { id: "chat-log-hint", class: "visually-hidden" }, t("chat.log_hint")),
       this.scroller, this.form, this.readOnly);
@@ -134,7 +136,7 @@ export class ChatPanel extends Panel {
     const canDelete = mine || this.session.isTeacher;
     return h("li", { class: `chat-msg${mine ? " mine" : ""}`, testid: "chat-message", tabindex: "-1", dataset: { postId: post.id, seq: post.seq } },
       byline(post.author, post.created_at, post.edited_at, "smart"),
-      serverHtml(post.html),
+      markMentions(serverHtml(post.html), this.session.room && this.session.room.members, this.session.me),
       canDelete
         ? h("button", { type: "button", class: "icon-btn chat-del msg-action", tabindex: "-1", "aria-label": t("chat.delete"), title: t("chat.delete"),
           onclick: () => this.remove(post) }, icon("x"))

@@ -1,7 +1,7 @@
 // "Are you sure?" before an action that cannot be taken back, as a modal <dialog>:
 // the browser keeps focus inside it and closes it on Escape; focus starts on the safe
 // choice and returns to the button that asked.
-import { h, uid } from "../dom.js";
+import { field as labelled, h, uid } from "../dom.js";
 import { t } from "../i18n.js";
 
 export function confirmAction({ title, body, confirm, danger = true }) {
@@ -27,5 +27,42 @@ export function confirmAction({ title, body, confirm, danger = true }) {
     document.body.append(dialog);
     dialog.showModal();
     cancelBtn.focus();
+  });
+}
+
+// Ask for one value in a modal <dialog>: a text (a new name) or one of `choices`
+// ({value, label}; a folder to move to). Resolves with the value, or null when
+// cancelled (Cancel or Escape). Focus starts in the field and returns to the opener.
+export function askValue({ title, label, confirm, value = "", choices = null, testid = "ask" }) {
+  const opener = document.activeElement;
+  const titleId = uid("ask-title");
+  return new Promise((resolve) => {
+    let answer = null;
+    const field = choices
+      ? h("select", { testid: `${testid}-field` },
+        choices.map((c) => h("option", { value: c.value, selected: c.value === value }, c.label)))
+      : h("input", { testid: `${testid}-field`, type: "text", value, required: true, autocomplete: "off" });
+    const dialog = h("dialog", { class: "confirm-dialog", testid: `${testid}-dialog`, "aria-labelledby": titleId },
+      h("form", { method: "dialog", onsubmit: (e) => {
+        e.preventDefault();
+        const v = field.value.trim();
+        if (!choices && !v) return;
+        answer = choices ? field.value : v;
+        dialog.close();
+      } },
+      h("h2", { id: titleId }, title),
+      labelled(label, field),
+      h("div", { class: "confirm-actions" },
+        h("button", { type: "button", class: "btn btn-secondary", testid: `${testid}-cancel`, onclick: () => dialog.close() }, t("dialog.cancel")),
+        h("button", { type: "submit", class: "btn btn-primary", testid: `${testid}-ok` }, confirm))));
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
+      resolve(answer);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    field.focus();
+    if (!choices) field.select();
   });
 }

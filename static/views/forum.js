@@ -5,11 +5,49 @@ import { field, h, icon, replace, serverHtml } from "../dom.js";
 import { timeElement } from "../format.js";
 import { errorText, t } from "../i18n.js";
 import { announce, busy, formError, keepFocus, navigate, say } from "../ui.js";
+import { MentionCompleter, markMentions } from "./mention.js";
 import { Panel, authorId, byline } from "./panel.js";
 import { limit } from "../limits.js";
 import { renderSummary, threadTitle } from "./summary.js";
 
 const REACTIONS = ["👍", "❤️", "😂", "😮", "🎉", "👏"];
+
+// Lower case without accents: how search matches words (rooms/search.py), for highlighting.
+function fold(text) {
+  return text.normalize("NFD").replace(/\p{M}+/gu, "").toLowerCase();
+}
+
+// The plain text of a post (its rendered html read as text, never inserted as markup), cut
+// around the first word that starts like a searched word, with those words marked.
+export function searchExcerpt(html, q, width = 180) {
+  const text = serverHtml(html).textContent.replace(/\s+/g, " ").trim();
+  const wanted = (fold(q).match(/[\p{L}\p{N}_]+/gu) || []);
+  const words = [...text.matchAll(/[\p{L}\p{N}_]+/gu)];
+  const hits = words.filter((w) => wanted.some((q0) => fold(w[0]).startsWith(q0)));
+  const first = hits.length ? hits[0].index : 0;
+  const start = Math.max(0, Math.min(first - 40, text.length - width));
+  const end = Math.min(text.length, start + width);
+  const cut = (a, b) => text.slice(a, b);
+  const parts = [start > 0 ? "…" : ""];
+  let at = start;
+  for (const w of hits) {
+    const a = w.index;
+    const b = a + w[0].length;
+    if (a < start || b > end) continue;
+    parts.push(cut(at, a), h("mark", {}, cut(a, b)));
+    at = b;
+  }
+  parts.push(cut(at, end), end < text.length ? "…" : "");
+  return parts.filter((p) => p !== "");
+}
+
+// "> Name wrote:" and the post's lines as a Markdown quote; its @mentions escaped so that
+// quoting someone does not mention them again.
+function quoteOf(post) {
+  const name = authorName(post.author).replace(/[\\`*_{}[\]()#+\-.!<>|~@]/g, "\\$&");
+  const body = String(post.body || "").replace(/(^|[^\w@\\])@(?=[a-z0-9])/gim, "$1\\@");
+  return `> ${t("forum.quote_intro", { name })}\n${body.split("\n").map((l) => `> ${l}`).join("\n")}\n\n`;
+}
 
 function authorName(author) {
   return author && typeof author === "object" ? author.display_name : "";
@@ -102,9 +140,10 @@ export class ForumPanel extends Panel {
         ...found.threads.map((th) => h("li", {}, h("a", { href: this.ctx.href("forum", th.id) }, threadTitle(th)))),
         ...found.posts.map((p) => {
           const th = this.session.threads.get(p.thread_id);
-          const target = th && th.kind === "chat" ? this.ctx.href("forum") : this.ctx.href("forum", p.thread_id);
-          return h("li", {}, h("a", { href: target }, th ? threadTitle(th) : t("forum.post")), " — ",
-            h("span", { class: "muted" }, p.body.slice(0, 140)));
+          const title = th ? threadTitle(th) : t("forum.post");
+          return h("li", { testid: "search-result" },
+            h("a", { href: this.ctx.href("forum", p.thread_id, p.id) }, title, " · ", authorName(p.author)),
+            h("p", { class: "result-text" }, searchExcerpt(p.html, q)));
         }),
       ];
       replace(results, h("h3", {}, t("forum.results", { count: items.length })),
@@ -198,9 +237,11 @@ export class ForumPanel extends Panel {
   }
 
   replyForm(th) {
+    this.replyBox = h("textarea", { name: "body", required: true, rows: 4, maxlength: limit("post_body"), testid: "reply-body" });
     const form = h("form", { class: "card form reply", testid: "reply-form" },
-      field(t("forum.reply"), h("textarea", { name: "body", required: true, rows: 4, maxlength: limit("post_body"), testid: "reply-body" }), t("forum.markdown_hint")),
+      field(t("forum.reply"), this.replyBox, t("forum.markdown_hint")),
       h("button", { type: "submit", class: "btn btn-primary", testid: "reply-submit" }, t("forum.send_reply")));
+    this.completer(this.replyBox);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       formError(form, "");
@@ -216,10 +257,30 @@ export class ForumPanel extends Panel {
     return form;
   }
 
+  completer(box) {
+    return new MentionCompleter(box, () => (this.session.room && this.session.room.members) || []);
+  }
+
+  // Quote a post in the reply box, after whatever is already typed there.
+  quote(post) {
+    const box = this.replyBox;
+    if (!box || !box.isConnected) return;
+    const before = box.value && !box.value.endsWith("\n\n") ? `${box.value.replace(/\n*$/, "")}\n\n` : box.value;
+    box.value = before + quoteOf(post);
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+    box.scrollIntoView({ block: "nearest" });
+  }
+
   renderPost(post) {
     const s = this.session;
     const mine = authorId(post.author) === s.me.id;
     const actions = [];
+    const th = s.threads.get(post.thread_id);
+    if (s.canWrite && !post.hidden && th && (!th.locked || s.isTeacher)) {
+      actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", testid: "quote-post", dataset: { key: "quote" },
+        "aria-label": t("forum.quote_named", { name: authorName(post.author) }), onclick: () => this.quote(post) }, t("forum.quote")));
+    }
     if (mine) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "edit" }, onclick: () => this.edit(post) }, t("forum.edit")));
     if (mine || s.isTeacher) actions.push(h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { key: "delete" }, onclick: () => this.deletePost(post) }, t("forum.delete")));
     if (s.isTeacher && post.edited_at) {
@@ -237,27 +298,47 @@ export class ForumPanel extends Panel {
       h("article", { tabindex: "-1", "aria-label": t("forum.post_by", { name: authorName(post.author) }) },
         byline(post.author, post.created_at, post.edited_at),
         post.hidden ? h("p", { class: "hidden-note" }, t("forum.hidden_note")) : null,
-        h("div", { class: "post-body" }, post.summary ? renderSummary(post.summary) : serverHtml(post.html)),
+        h("div", { class: "post-body" }, post.summary ? renderSummary(post.summary) : markMentions(serverHtml(post.html), s.room && s.room.members, s.me)),
         this.reactions(post),
         actions.length ? h("div", { class: "post-actions" }, actions) : null));
   }
 
+  // Reactions in use show with their counts; the others wait behind one "Add a reaction"
+  // button, so an unreacted post shows one control instead of six.
   reactions(post) {
     const mine = (emoji) => ((post.reactions || {})[emoji] || []).includes(this.session.me.id);
     const count = (emoji) => ((post.reactions || {})[emoji] || []).length;
+    const canReact = this.session.canWrite && !post.hidden;
+    const button = (emoji, inPicker) => h("button", {
+      type: "button", class: "reaction", dataset: { key: inPicker ? `pick-${REACTIONS.indexOf(emoji)}` : `react-${REACTIONS.indexOf(emoji)}` },
+      "aria-pressed": String(mine(emoji)), disabled: !canReact,
+      "aria-label": t("forum.react", { emoji, count: count(emoji) }),
+      onclick: async () => {
+        try {
+          const updated = await api.post(`${paths.post(post.id)}/reactions`, { emoji, on: !mine(emoji) });
+          this.replacePost(updated, `react-${REACTIONS.indexOf(emoji)}`);
+        } catch (err) {
+          announce(errorText(err), "error");
+        }
+      },
+    }, emoji, count(emoji) ? h("span", { class: "reaction-count" }, String(count(emoji))) : null);
+    const used = REACTIONS.filter((e) => count(e));
+    const unused = REACTIONS.filter((e) => !count(e));
+    const picker = h("div", { class: "reaction-picker", id: `pick-${post.id}`, testid: "reaction-picker", hidden: true,
+      role: "group", "aria-label": t("forum.reaction_choices") }, unused.map((e) => button(e, true)));
+    const add = canReact && unused.length
+      ? h("button", { type: "button", class: "reaction reaction-add", testid: "add-reaction", dataset: { key: "react-add" },
+        "aria-expanded": "false", "aria-controls": picker.id, "aria-label": t("forum.add_reaction"), title: t("forum.add_reaction"),
+        onclick: (e) => {
+          const open = picker.hidden;
+          picker.hidden = !open;
+          e.currentTarget.setAttribute("aria-expanded", String(open));
+          if (open) picker.querySelector("button").focus();
+        } }, h("span", { "aria-hidden": "true" }, "☺+"))
+      : null;
+    if (!used.length && !add) return null;
     return h("div", { class: "reactions", role: "group", "aria-label": t("forum.reactions") },
-      REACTIONS.filter((e) => count(e) || this.session.canWrite).map((emoji) => h("button", {
-        type: "button", class: "reaction", dataset: { key: `react-${REACTIONS.indexOf(emoji)}` }, "aria-pressed": String(mine(emoji)), disabled: !this.session.canWrite,
-        "aria-label": t("forum.react", { emoji, count: count(emoji) }),
-        onclick: async () => {
-          try {
-            const updated = await api.post(`${paths.post(post.id)}/reactions`, { emoji, on: !mine(emoji) });
-            this.replacePost(updated);
-          } catch (err) {
-            announce(errorText(err), "error");
-          }
-        },
-      }, emoji, count(emoji) ? h("span", { class: "reaction-count" }, String(count(emoji))) : null)));
+      used.map((e) => button(e, false)), add, add ? picker : null);
   }
 
   async hide(post, hidden) {
@@ -354,6 +435,7 @@ export class ForumPanel extends Panel {
         h("button", { type: "submit", class: "btn btn-primary btn-small" }, t("forum.save")),
         h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.replacePost(post) }, t("forum.cancel"))));
     closeOnEscape(form, () => this.replacePost(post));
+    this.completer(area);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
@@ -371,15 +453,18 @@ export class ForumPanel extends Panel {
 
   // A post is drawn anew (a reaction, an edit, hidden): focus inside it stays on the same
   // control, or after an edit on its Edit button, never falls to <body>.
-  replacePost(post) {
+  replacePost(post, preferred = null) {
     const old = this.postEls.get(post.id);
     if (!old) return;
-    const key = focusedKey(old);
+    const was = focusedKey(old);
+    const key = was !== null && preferred ? preferred : was;
     const el = this.renderPost(post);
     old.replaceWith(el);
     this.postEls.set(post.id, el);
     if (key === null) return;
-    const target = (key && el.querySelector(`[data-key="${key}"]`)) || el.querySelector('[data-key="edit"]') || el.querySelector("article");
+    // A reaction that went away (the last one taken back) hands focus to "Add a reaction".
+    const fallback = key.startsWith("react") || key.startsWith("pick") ? el.querySelector('[data-key="react-add"]') : null;
+    const target = (key && el.querySelector(`[data-key="${key}"]`)) || fallback || el.querySelector('[data-key="edit"]') || el.querySelector("article");
     keepFocus(target, true);
   }
 

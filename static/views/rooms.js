@@ -1,4 +1,5 @@
-// "My rooms": the rooms I belong to, founding a room (teachers), joining with a code.
+// "My rooms": the rooms I belong to (each with its description, unread forum posts and
+// "live now"), founding a room (teachers), joining with a code.
 import { api } from "../api.js";
 import { field, h, replace } from "../dom.js";
 import { errorText, t } from "../i18n.js";
@@ -14,7 +15,9 @@ function roomCard(room) {
     h("a", { href: `#/room/${encodeURIComponent(room.id)}`, testid: `room-${room.id}`, class: "room-link" },
       h("span", { class: "room-name" }, room.name),
       room.description ? h("span", { class: "room-desc" }, room.description) : null,
-      room.live ? h("span", { class: "live-badge live-pill", testid: "room-live" }, t("sessions.live")) : null),
+      room.unread || room.live ? h("span", { class: "room-status" },
+        room.unread ? h("span", { class: "unread-pill", testid: "room-unread" }, t("rooms.unread", { count: room.unread })) : null,
+        room.live ? h("span", { class: "live-badge live-pill", testid: "room-live" }, t("sessions.live")) : null) : null),
     roleBadge(room.my_role));
 }
 

@@ -20,11 +20,25 @@ async def test_a_founded_room_lists_its_owner(room: Room) -> None:
     assert room["my_role"] == "owner" and room["settings"]["chat_mode"] == "everyone"
     assert [(m["id"], m["role"]) for m in room["members"]] == [(owner.id, "owner")]
     assert await owner.call("GET", "/api/rooms") == [
-        {"id": room["id"], "name": room["name"], "my_role": "owner", "live": False}
+        {
+            "id": room["id"],
+            "name": room["name"],
+            "description": "",
+            "my_role": "owner",
+            "live": False,
+            "unread": 0,
+        }
     ]
     me = await owner.call("GET", "/api/me")
     assert me["rooms"] == [
-        {"id": room["id"], "name": room["name"], "my_role": "owner", "live": False}
+        {
+            "id": room["id"],
+            "name": room["name"],
+            "description": "",
+            "my_role": "owner",
+            "live": False,
+            "unread": 0,
+        }
     ]
 
 

@@ -111,6 +111,8 @@ async def test_a_shared_folder_and_a_new_version_reach_the_other_user(visitors: 
         await pupil.page.set_input_files(
             tid("file-input"), files=[{"name": "map.txt", "mimeType": "text/plain", "buffer": text}]
         )
+        if text.startswith(b"second"):  # the name is taken: a new version, once agreed
+            await pupil.page.click(tid("confirm-ok"))
         await expect(pupil.page.locator(f'{tid("upload")}[data-state="done"]')).to_have_count(1)
         await pupil.page.locator(f'{tid("upload")}[data-state="done"]').evaluate("e => e.remove()")
     row = teacher.page.locator(tid("file"), has_text="map.txt")

@@ -121,7 +121,7 @@ def test_markdown_still_works() -> None:
     html = render("**bold** and [a link](https://etwinning.example/x) and `code`")
     assert "<strong>bold</strong>" in html and "<code>code</code>" in html
     assert (
-        '<a href="https://etwinning.example/x" rel="nofollow noopener noreferrer">a link</a>'
+        '<a href="https://etwinning.example/x" rel="nofollow noopener noreferrer ugc">a link</a>'
         in html
     )
 
@@ -170,3 +170,58 @@ PLAIN_ALPHABET = "aZé東1 9 .,?!'\"():;%/-_*#>`[]<&@\n\t~|=+0)"
 )
 def test_the_plain_text_shortcut_renders_exactly_what_the_full_path_does(source: str) -> None:
     assert render(source) == markdown._render(source)
+
+
+LINK = '<a href="{0}" rel="nofollow noopener noreferrer ugc">{0}</a>'
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "see https://etwinning.example/x",
+            f"<p>see {LINK.format('https://etwinning.example/x')}</p>\n",
+        ),
+        ("http://a.example/b?c=1.", f"<p>{LINK.format('http://a.example/b?c=1')}.</p>\n"),
+        (
+            "(https://fr.example/Rh%C3%B4ne_(fleuve))",
+            f"<p>({LINK.format('https://fr.example/Rh%C3%B4ne_(fleuve)')})</p>\n",
+        ),
+        ("*https://a.example*", f"<p><em>{LINK.format('https://a.example')}</em></p>\n"),
+    ],
+)
+def test_a_bare_address_becomes_a_link(source: str, expected: str) -> None:
+    assert render(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "javascript://example.org/%0Aalert(1)",
+        "xhttps://glued.example",
+        "ftp://files.example",
+        "www.example.org and example.org",
+        "mailto:teacher@school.example",
+        "`https://in.code.example`",
+        "    https://in.a.code.block.example",
+        "https://",
+        "https://bad.example:port",
+    ],
+)
+def test_only_bare_http_and_https_addresses_become_links(source: str) -> None:
+    assert "<a " not in render(source), render(source)
+
+
+def test_a_written_link_is_not_linked_twice() -> None:
+    html = render("[our river](https://a.example) <https://b.example>")
+    assert html.count("<a ") == 2 and html.count("</a>") == 2
+
+
+URL_PARTS = ["https://", "http://", "a.example", "/", " ", ".", ")", "(", "x", "é", ":", ",", "?"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(URL_PARTS), max_size=12).map("".join))
+def test_addresses_render_the_same_on_both_paths_and_safely(source: str) -> None:
+    assert render(source) == markdown._render(source)
+    assert_safe(render(source))
