@@ -4,6 +4,7 @@ until when, and when it is over."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -73,7 +74,9 @@ async def test_a_french_reader_gets_the_summary_in_french_and_local_times(
     await pupil.page.fill("#forum-search", "Bonjour")
     await pupil.page.press("#forum-search", "Enter")
     results = pupil.page.locator(".search-results")
-    await expect(results.get_by_role("link", name="Discussion", exact=True)).to_be_visible()
+    # A post's result is named by its thread and author ("Discussion · Léa Martin").
+    chat_result = results.get_by_role("link", name=re.compile(r"^Discussion · "))
+    await expect(chat_result).to_be_visible()
     await expect(
         results.get_by_role("link", name="Résumé de la séance", exact=False)
     ).to_be_visible()
