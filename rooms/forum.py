@@ -8,7 +8,7 @@ from typing import Any
 from rooms import markdown
 from rooms.errors import Forbidden, Invalid, NotFound
 from rooms.forum_shapes import THREAD_SELECT, post_json, post_select, thread_json
-from rooms.forum_writes import write_post, write_thread
+from rooms.forum_writes import add_post, write_thread
 from rooms.models import User, iso
 from rooms.policy import Action, may, require
 from rooms.rooms import Rooms
@@ -148,9 +148,7 @@ class Forum:
         """Add a post to a thread; a locked thread or a teachers-only chat refuses members."""
         body = check_body(body, limit)
         target = await self._write_target(user, thread_id=thread_id)
-        return await self.db.write(
-            lambda tx: write_post(tx, target["id"], target["room_id"], user, body, self.clock())
-        )
+        return await add_post(self.db, target["id"], target["room_id"], user, body, self.clock)
 
     async def chat(
         self, user: User, room_id: str, body: str, thread_id: str | None = None
@@ -158,9 +156,7 @@ class Forum:
         """A chat message: a post in the room's chat thread (or in `thread_id` of that room)."""
         body = check_body(body, MAX_CHAT)
         target = await self._write_target(user, room_id=room_id, thread_id=thread_id)
-        return await self.db.write(
-            lambda tx: write_post(tx, target["id"], room_id, user, body, self.clock())
-        )
+        return await add_post(self.db, target["id"], room_id, user, body, self.clock)
 
     async def writable(self, user: User, thread_id: str) -> Row:
         """The thread, once the caller may write in it now (role, lock, chat mode, mute)."""

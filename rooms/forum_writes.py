@@ -8,13 +8,14 @@ takes the room's next sequence number, and its `post:new` event carries that sam
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rooms import markdown
 from rooms.forum_shapes import THREAD_SELECT, thread_json
 from rooms.ids import new_id
 from rooms.models import User, iso
-from rooms.store.db import Tx
+from rooms.store.db import SEQ, SequencedWrite, Store, Tx
 
 
 async def write_thread(
@@ -62,22 +63,63 @@ async def write_post(
     """Insert a post in `tx` with the room's next sequence number, and record its `post:new`."""
     # Rendering first: the sequence number locks the room's row until the commit (on PostgreSQL,
     # for every node), so nothing slow may come after it.
-    post_id, html = new_id(), markdown.render(body)
-    seq = await tx.next_seq(room_id)
-    await tx.execute(
-        "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at,"
-        " summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (post_id, room_id, thread_id, seq, author.id, body, html, now, _json(summary)),
+    html = markdown.render(body)
+    mentioned = await _mentioned(tx, room_id, markdown.mentions(body))
+    return await tx.sequenced(
+        post_write(thread_id, room_id, author, body, html, now, mentioned, summary)
     )
-    await tx.execute(
-        "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
-        (seq, thread_id),
-    )
+
+
+async def add_post(
+    db: Store, thread_id: str, room_id: str, author: User, body: str, clock: Callable[[], float]
+) -> dict[str, Any]:
+    """A post as a write of its own, once the author's rights and input are checked.
+
+    A post that mentions no one is the hot path of the chat: one `SequencedWrite`, which the
+    store may send whole (on PostgreSQL one round trip, its own transaction). Who a post
+    mentions is read in the post's transaction, so a mention takes a job."""
+    if markdown.mentions(body):
+        return await db.write(lambda tx: write_post(tx, thread_id, room_id, author, body, clock()))
+    html = markdown.render(body)
+    return await db.write_sequenced(post_write(thread_id, room_id, author, body, html, clock(), []))
+
+
+def post_write(
+    thread_id: str,
+    room_id: str,
+    author: User,
+    body: str,
+    html: str,
+    now: float,
+    mentioned: list[str],
+    summary: dict[str, Any] | None = None,
+) -> SequencedWrite:
+    """A post as data: its row, its thread's count and last number, its mentions' rows, and its
+    `post:new`, all under the room's next sequence number (`SEQ`)."""
+    post_id = new_id()
+    statements: list[tuple[str, tuple[Any, ...]]] = [
+        (
+            "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at,"
+            " summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (post_id, room_id, thread_id, SEQ, author.id, body, html, now, _json(summary)),
+        ),
+        (
+            "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
+            (SEQ, thread_id),
+        ),
+    ]
+    statements += [
+        (
+            "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
+            (post_id, user_id, room_id, now),
+        )
+        for user_id in mentioned
+    ]
     post = {
         "id": post_id,
         "room_id": room_id,
         "thread_id": thread_id,
-        "seq": seq,
+        "seq": SEQ,
         "author": {"id": author.id, "display_name": author.display_name, "country": author.country},
         "body": body,
         "html": html,
@@ -85,15 +127,15 @@ async def write_post(
         "edited_at": None,
         "hidden": False,
         "reactions": {},
-        "mentions": await _record_mentions(tx, room_id, post_id, body, now),
+        "mentions": mentioned,
     }
     if summary is not None:
         post["summary"] = summary
-    return await tx.record(room_id, seq, "post:new", post)
+    return SequencedWrite(room_id, "post:new", post, tuple(statements))
 
 
-async def _record_mentions(tx: Tx, room_id: str, post_id: str, body: str, now: float) -> list[str]:
-    names = markdown.mentions(body)
+async def _mentioned(tx: Tx, room_id: str, names: list[str]) -> list[str]:
+    """The ids of the room's members among `names` (usernames)."""
     if not names:
         return []
     marks = ", ".join("?" for _ in names)
@@ -102,11 +144,6 @@ async def _record_mentions(tx: Tx, room_id: str, post_id: str, body: str, now: f
         f" WHERE memberships.room_id = ? AND users.username IN ({marks})",
         (room_id, *names),
     )
-    for row in rows:
-        await tx.execute(
-            "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
-            (post_id, row["id"], room_id, now),
-        )
     return [row["id"] for row in rows]
 
 

@@ -85,6 +85,7 @@ class PgServer:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            " -c shared_preload_libraries=pg_stat_statements"  # what a test counts statements with
         )
         self._run(
             "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),

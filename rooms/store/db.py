@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from rooms.effects import LiveEffect
 
@@ -59,6 +59,56 @@ class Commit:
     effects: list[LiveEffect]
 
 
+class _Seq:
+    """The stand-in for a room's next sequence number in a `SequencedWrite` (`SEQ`)."""
+
+    def __repr__(self) -> str:
+        return "SEQ"
+
+
+SEQ: Final = _Seq()
+
+
+@dataclass(frozen=True)
+class SequencedWrite:
+    """A write that is one room event and the rows that carry its sequence number, given whole as
+    data rather than as a job, so that a store can send it in one piece: PostgreSQL runs it as a
+    single statement (one round trip, its own transaction when it stands alone) where a job pays
+    a round trip for each statement, its BEGIN and its COMMIT.
+
+    `SEQ` stands for the room's next sequence number wherever it is one of a statement's
+    parameters or a value in `data`. The event's payload is `data` with `SEQ` replaced and
+    `room_seq` added, exactly as `Tx.emit` makes it. `statements` (INSERT, UPDATE or DELETE,
+    without RETURNING) must be independent of one another: on PostgreSQL they run as parts of
+    one statement, and no part sees the rows another part writes.
+    """
+
+    room_id: str
+    event: str
+    data: dict[str, Any]
+    statements: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+
+def with_seq(value: Any, seq: int) -> Any:
+    """`value` with every `SEQ` in it (in dicts and lists too) replaced by `seq`."""
+    if value is SEQ:
+        return seq
+    if isinstance(value, dict):
+        return {key: with_seq(item, seq) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_seq(item, seq) for item in value]
+    return value
+
+
+async def run_sequenced(tx: Tx, write: SequencedWrite) -> dict[str, Any]:
+    """`write` statement by statement in an open transaction (what `Tx.sequenced` does on an
+    engine whose statements cost no round trip)."""
+    seq = await tx.next_seq(write.room_id)
+    for sql, params in write.statements:
+        await tx.execute(sql, with_seq(list(params), seq))
+    return await tx.record(write.room_id, seq, write.event, with_seq(write.data, seq))
+
+
 class Tx(Protocol):
     """One job's view of its open transaction; `emit` sequences a room event inside it, `effect`
     records an unsequenced live effect that takes place only if it commits."""
@@ -96,6 +146,11 @@ class Tx(Protocol):
         self, room_id: str, seq: int, event: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
+        ...
+
+    async def sequenced(self, write: SequencedWrite) -> dict[str, Any]:
+        """Apply `write` in this transaction: take the room's next sequence number, run its
+        statements and record its event; returns the event's payload (with `room_seq`)."""
         ...
 
     def effect(self, effect: LiveEffect) -> None:
@@ -153,6 +208,11 @@ class Store(Protocol):
 
     async def write(self, job: Callable[[Tx], Awaitable[T]]) -> T:
         """Run `job` in a transaction and return its result once that has committed."""
+        ...
+
+    async def write_sequenced(self, write: SequencedWrite) -> dict[str, Any]:
+        """Apply `write` as a transaction of its own (see `SequencedWrite`) and return its
+        event's payload once it has committed; `LookupError` for an unknown room."""
         ...
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,14 +27,17 @@ import asyncpg
 from rooms.effects import LiveEffect
 from rooms.errors import Unavailable
 from rooms.store.db import (
+    SEQ,
     Commit,
     CommitListener,
     Dialect,
     RoomEvent,
     Row,
+    SequencedWrite,
     Tx,
     UniqueViolation,
     migrations,
+    with_seq,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,83 @@ def placeholders(sql: str) -> str:
             continue
         out.append(char)
     return "".join(out)
+
+
+# In a sequenced write's statement: the number its first part took from the room's row.
+SEQ_VALUE = "(SELECT last_seq FROM twinrooms_seq)"
+SEQ_TEXT = "(SELECT CAST(last_seq AS TEXT) FROM twinrooms_seq)"
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str, is_seq: tuple[bool, ...], first: int) -> str:
+    """`sql` with its `?` numbered from `$first` on, those whose parameter is `SEQ` (`is_seq`)
+    replaced by the sequence number's subquery and not counted."""
+    out: list[str] = []
+    quote = ""
+    index, number = 0, first
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            if is_seq[index]:
+                out.append(SEQ_VALUE)
+            else:
+                out.append(f"${number}")
+                number += 1
+            index += 1
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def sequenced_statement(
+    write: SequencedWrite, now: float, seq: int | None = None
+) -> tuple[str, list[Any]]:
+    """`write` as one statement and its parameters: a data-modifying CTE whose first part takes
+    the room's next sequence number (`UPDATE ... RETURNING`, under the room's row lock; or holds
+    `seq`, taken earlier in the transaction), and whose other parts, the write's statements and
+    the event's row, read it from the first.
+
+    The event's text is made in the statement from pieces of its JSON cut where the number
+    goes, so that it is byte for byte what `PostgresTx.record` would store."""
+    params: list[Any] = [write.room_id]
+
+    def bind(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if seq is None:
+        first = "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq"
+    else:
+        first = f"SELECT CAST({bind(seq)} AS BIGINT) AS last_seq"
+    parts = [f"twinrooms_seq AS ({first})"]
+    for sql, args in write.statements:
+        is_seq = tuple(arg is SEQ for arg in args)
+        parts.append(f"w{len(parts)} AS ({_numbered(sql, is_seq, len(params) + 1)})")
+        params.extend(arg for arg in args if arg is not SEQ)
+    data = f" || {SEQ_TEXT} || ".join(bind(piece) for piece in _json_pieces(write.data))
+    parts.append(
+        f"w{len(parts)} AS (INSERT INTO room_events (room_id, seq, event, data, created_at)"
+        f" VALUES ($1, {SEQ_VALUE}, {bind(write.event)}, {data}, {bind(now)}))"
+    )
+    return f"WITH {', '.join(parts)} SELECT last_seq FROM twinrooms_seq", params
+
+
+def _json_pieces(data: dict[str, Any]) -> list[str]:
+    """The event's JSON (`data` and `room_seq`, as `record` writes it) cut at each `SEQ`. The
+    cut is at a random token no text in the payload can hold: a string in it is quoted JSON."""
+    token = secrets.token_hex(16)
+
+    def stand_in(value: Any) -> str:
+        if value is SEQ:
+            return token
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    text = json.dumps({**data, "room_seq": SEQ}, separators=(",", ":"), default=stand_in)
+    return text.split(f'"{token}"')
 
 
 def ts_query(words: list[str]) -> str:
@@ -170,8 +251,35 @@ class PostgresTx:
         self.events.append(RoomEvent(room_id, seq, event, payload))
         return payload
 
+    async def sequenced(self, write: SequencedWrite) -> dict[str, Any]:
+        """Apply `write` in this transaction: the number first (`LookupError` for an unknown
+        room), then its statements and event row together, in one more round trip."""
+        return await self._sequenced(write, await self.next_seq(write.room_id))
+
+    async def _sequenced(self, write: SequencedWrite, seq: int | None) -> dict[str, Any]:
+        sql, params = sequenced_statement(write, self.clock(), seq)
+        row = await self.fetchone(sql, params)
+        assert row is not None
+        taken = int(row[0])
+        payload: dict[str, Any] = {**with_seq(write.data, taken), "room_seq": taken}
+        self.events.append(RoomEvent(write.room_id, taken, write.event, payload))
+        return payload
+
     def effect(self, effect: LiveEffect) -> None:
         self.effects.append(effect)
+
+
+class _Connection(asyncpg.Connection):
+    """A pooled connection that goes back to the pool without asyncpg's reset statement.
+
+    asyncpg resets every connection it takes back (`RESET ALL; UNLISTEN *; CLOSE ALL;
+    pg_advisory_unlock_all()`), one round trip per job, for session state this store never
+    leaves behind: it sets nothing, listens to nothing, opens no cursor, and its one advisory lock
+    (the migrations') is released where it is taken. A transaction left open is still rolled back.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 class PostgresStore:
@@ -188,7 +296,11 @@ class PostgresStore:
     async def open(self) -> None:
         """Open the pool and apply pending migrations (once, whichever node gets there first)."""
         self._pool = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_SECONDS
+            self.url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            timeout=CONNECT_SECONDS,
+            connection_class=_Connection,
         )
         try:
             async with self._pool.acquire() as conn:
@@ -223,6 +335,29 @@ class PostgresStore:
             for listener in self._listeners:
                 listener(commit)
         return result
+
+    async def write_sequenced(self, write: SequencedWrite) -> dict[str, Any]:
+        """Apply `write` as one statement outside any transaction block: PostgreSQL commits it
+        on its own, so it costs one round trip (a job: BEGIN, one per statement, COMMIT), and
+        the room's row stays locked only while the statement runs in the server."""
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire() as conn:
+                tx = PostgresTx(conn, self.clock)
+                try:
+                    payload = await tx._sequenced(write, None)
+                except asyncpg.NotNullViolationError:
+                    # With no room row there is no number: its parts got NULL (and nothing
+                    # was written). Any other cause is a bug and stays what it is.
+                    if await conn.fetchval("SELECT 1 FROM rooms WHERE id = $1", write.room_id):
+                        raise
+                    raise LookupError(write.room_id) from None
+        except GONE as exc:
+            raise _unavailable(exc) from exc
+        commit = Commit(tx.events, tx.effects)
+        for listener in self._listeners:
+            listener(commit)
+        return payload
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, if any."""

@@ -34,9 +34,11 @@ from rooms.store.db import (
     Job,
     RoomEvent,
     Row,
+    SequencedWrite,
     Tx,
     UniqueViolation,
     migrations,
+    run_sequenced,
 )
 
 log = logging.getLogger(__name__)
@@ -141,6 +143,11 @@ class SqliteTx:
         self.events.append(RoomEvent(room_id, seq, event, payload))
         return payload
 
+    async def sequenced(self, write: SequencedWrite) -> dict[str, Any]:
+        """Apply `write` in this transaction, statement by statement (each costs no round trip
+        here)."""
+        return await run_sequenced(self, write)
+
     def effect(self, effect: LiveEffect) -> None:
         self.effects.append(effect)
 
@@ -203,6 +210,10 @@ class SqliteStore:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         await self._queue.put((job, future))
         return await future
+
+    async def write_sequenced(self, write: SequencedWrite) -> dict[str, Any]:
+        """Apply `write` as a job of the next transaction (group commit gathers it with others)."""
+        return await self.write(lambda tx: tx.sequenced(write))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, if any."""

@@ -4,6 +4,7 @@ sequence numbers under concurrency, on both engines (group commit is SQLite's al
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rooms.effects import LiveEffect, RoomDeleted
-from rooms.store.db import Commit, RoomEvent, Store, Tx
+from rooms.store.db import SEQ, Commit, RoomEvent, SequencedWrite, Store, Tx, UniqueViolation
 from rooms.store.postgres import PostgresStore
 from rooms.store.sqlite import SqliteStore, migrate
 from tests.pg import PgServer
@@ -147,3 +148,95 @@ async def test_a_placeholder_inside_a_quoted_literal_stays_text(new_store: Facto
     row = await db.fetchone("SELECT 'who?' AS q, ? AS a, 'it''s ?' AS b, ? AS c", ("x", "y"))
     await db.close()
     assert row is not None and tuple(row) == ("who?", "x", "it's ?", "y")
+
+
+async def _room_with_a_thread(db: Store) -> None:
+    await db.write(
+        lambda tx: tx.execute(
+            "INSERT INTO users VALUES ('u', 'ana', 'h', 'Ana', 'PT', 'teacher', NULL, 0)"
+        )
+    )
+
+    async def room(tx: Tx) -> None:
+        await tx.execute(
+            "INSERT INTO rooms (id, name, description, owner_id, created_at)"
+            " VALUES ('r', 'R', '', 'u', 0)"
+        )
+        await tx.execute(
+            "INSERT INTO threads (id, room_id, kind, title, author_id, created_at)"
+            " VALUES ('t', 'r', 'chat', 'Chat', 'u', 0)"
+        )
+
+    await db.write(room)
+
+
+def _post(post_id: str, room_id: str = "r") -> SequencedWrite:
+    return SequencedWrite(
+        room_id,
+        "post:new",
+        {"id": post_id, "seq": SEQ, "body": 'it\'s "?" — ok', "tags": [SEQ, "SEQ"]},
+        (
+            (
+                "INSERT INTO posts (id, room_id, thread_id, seq, author_id, body, html, created_at)"
+                " VALUES (?, ?, 't', ?, 'u', '?', 'h', ?)",
+                (post_id, room_id, SEQ, 0),
+            ),
+            ("UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = 't'", (SEQ,)),
+        ),
+    )
+
+
+async def test_sequenced_writes_are_gapless_and_store_what_emit_would(new_store: Factory) -> None:
+    db = new_store()
+    await db.open()
+    await _room_with_a_thread(db)
+    committed: list[RoomEvent] = []
+    db.on_commit(lambda commit: committed.extend(commit.events))
+    payloads = await asyncio.gather(*(db.write_sequenced(_post(f"p{i}")) for i in range(40)))
+    in_jobs = await asyncio.gather(
+        *(db.write(lambda tx, i=i: tx.sequenced(_post(f"q{i}"))) for i in range(5))
+    )
+    posts = await db.fetchall("SELECT id, seq FROM posts ORDER BY seq")
+    events = await db.fetchall("SELECT seq, data FROM room_events ORDER BY seq")
+    thread = await db.fetchone("SELECT post_count, last_seq FROM threads WHERE id = 't'")
+    await db.close()
+    assert sorted(p["room_seq"] for p in payloads + in_jobs) == list(range(1, 46))
+    for payload in payloads + in_jobs:
+        seq = payload["room_seq"]
+        assert payload == {
+            "id": payload["id"],
+            "seq": seq,
+            "body": 'it\'s "?" — ok',
+            "tags": [seq, "SEQ"],
+            "room_seq": seq,
+        }
+    by_seq = {p["room_seq"]: p for p in payloads + in_jobs}
+    assert {(row["id"], row["seq"]) for row in posts} == {(p["id"], s) for s, p in by_seq.items()}
+    # the event's text is byte for byte what `emit` stores
+    assert [(row["seq"], row["data"]) for row in events] == [
+        (seq, json.dumps(by_seq[seq], separators=(",", ":"))) for seq in sorted(by_seq)
+    ]
+    assert sorted(e.seq for e in committed) == list(range(1, 46))
+    assert thread is not None and tuple(thread) == (45, 45)
+
+
+async def test_a_refused_sequenced_write_leaves_no_row_and_no_hole(new_store: Factory) -> None:
+    db = new_store()
+    await db.open()
+    await _room_with_a_thread(db)
+    await db.write_sequenced(_post("p"))
+    with pytest.raises(UniqueViolation):
+        await db.write_sequenced(_post("p"))  # the same post id twice
+    with pytest.raises(LookupError):
+        await db.write_sequenced(_post("x", room_id="nowhere"))
+    with pytest.raises(UniqueViolation):
+        await db.write(lambda tx: tx.sequenced(_post("p")))
+    with pytest.raises(LookupError):
+        await db.write(lambda tx: tx.sequenced(_post("y", room_id="nowhere")))
+    after = await db.write_sequenced(_post("q"))
+    counts = await db.fetchone(
+        "SELECT (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM room_events)"
+    )
+    await db.close()
+    assert after["room_seq"] == 2
+    assert counts is not None and tuple(counts) == (2, 2)
