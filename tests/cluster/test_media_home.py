@@ -1,0 +1,154 @@
+"""A live session across nodes: one node is its media home, the others forward to it.
+
+Real aiortc peers (RTCConfiguration(iceServers=[]), ICE on 127.0.0.1 only) talk to the home's SFU
+directly; their signalling passes through nginx and, for the node that is not the home, over the
+bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+import pytest
+import redis.asyncio
+
+from server.cluster.bus import redis_client
+from tests.cluster.harness import Cluster, Visitor, ack, pupil_in
+from tests.conftest import Person
+from tests.media.callers import Participant
+from tests.media.peers import SyntheticCamera, ToneMicrophone, wait_until
+from tests.media.test_signalling import stalls
+
+People = Callable[..., Awaitable[Visitor]]
+Start = Callable[..., Awaitable[Cluster]]
+
+
+async def participant(person: Visitor, room_id: str, base: str = "") -> Participant:
+    sio = await person.connect(base)
+    joined = await ack(sio, "room:join", {"room_id": room_id})
+    assert joined["ok"], joined
+    return Participant(cast(Person, person), sio, room_id)
+
+
+async def in_call(who: Participant) -> None:
+    """Publish a camera and a microphone, and receive the others."""
+    await who.publish([SyntheticCamera(), ToneMicrophone()], {})
+    await who.subscribe()
+
+
+async def holder(client: redis.asyncio.Redis, session_id: str) -> str | None:
+    value = await client.get(f"tr:home:{session_id}")
+    return value.decode() if value is not None else None
+
+
+async def live_session(start: Start, people: People) -> tuple[Cluster, Visitor, Visitor, str, str]:
+    """A room with a live session, its teacher on node B and a pupil on node A."""
+    cluster = await start(session_check_seconds="600")
+    teacher = await people(cluster.url("b"))
+    room = await teacher.call("POST", "/api/rooms", {"name": "Tides"}, status=201)
+    pupil = await pupil_in(people, teacher, room["id"], cluster.url("a"))
+    planned = await teacher.call("POST", f"/api/rooms/{room['id']}/sessions", {}, status=201)
+    await teacher.call("POST", f"/api/sessions/{planned['id']}/start")
+    return cluster, teacher, pupil, room["id"], planned["id"]
+
+
+@pytest.mark.timeout(90)
+async def test_peers_on_two_nodes_share_one_home_and_a_mute_through_the_edge_holds(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
+    client = redis_client(cluster.redis.url)
+    pupil = await participant(pupil_v, room_id)  # on node A
+    teacher = await participant(teacher_v, room_id)  # on node B
+    try:
+        # The first join, on node A, makes node A the session's home; node B forwards to it.
+        assert (await pupil.must("media:join"))["waiting"] is False
+        assert await holder(client, session_id) == "node-a"
+        joined = await teacher.must("media:join")
+        assert joined["waiting"] is False and joined["session"]["id"] == session_id
+        assert sorted(joined["participants"]) == sorted([pupil.id, teacher.id])
+        await in_call(pupil)
+        await in_call(teacher)
+        await wait_until(lambda: pupil.video_frames_of(teacher.id) >= 3, within=20)
+        await wait_until(lambda: teacher.video_frames_of(pupil.id) >= 3, within=20)
+        await wait_until(lambda: teacher.audio_frames() >= 10, within=20)
+
+        # The teacher's mute, sent through node B, stops the pupil's audio at the home.
+        await teacher.must("media:mute", user_id=pupil.id)
+        notice = await pupil.inbox.wait_for(
+            lambda e, d: e == "moderation" and d["action"] == "mute"
+        )
+        assert notice["user_id"] == pupil.id and notice["by"] == teacher.id
+        assert await stalls(teacher.audio_frames)
+        state = await teacher.inbox.wait_for(
+            lambda e, d: e == "media:state" and pupil.id in d["muted"]
+        )
+        assert state["session_id"] == session_id
+        # Video still flows both ways.
+        frames = teacher.video_frames_of(pupil.id)
+        await wait_until(lambda: teacher.video_frames_of(pupil.id) > frames + 3, within=10)
+    finally:
+        await pupil.close()
+        await teacher.close()
+        await client.aclose()
+
+
+@pytest.mark.timeout(90)
+async def test_the_edge_reports_its_sockets_and_the_session_end_reaches_the_home(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
+    client = redis_client(cluster.redis.url)
+    teacher = await participant(teacher_v, room_id)  # on node B, the home
+    pupil = await participant(pupil_v, room_id)  # on node A, an edge
+    try:
+        await teacher.must("media:join")
+        assert await holder(client, session_id) == "node-b"
+        await pupil.must("media:join")
+        await teacher.inbox.wait_for(
+            lambda e, d: e == "media:state" and pupil.id in d["participants"]
+        )
+        # The pupil's socket on node A closes: node B's call lets them go.
+        await pupil.sio.disconnect()
+        await teacher.inbox.wait_for(
+            lambda e, d: e == "media:state" and d["participants"] == [teacher.id]
+        )
+        # The session ends through node A's HTTP API: the call at its home on node B closes.
+        await teacher_v.call("POST", f"/api/sessions/{session_id}/end", base=cluster.url("a"))
+        ended = await teacher.inbox.wait_for(lambda e, d: e == "media:state" and d.get("ended"))
+        assert ended["session_id"] == session_id
+        again = await teacher.ask("media:subscribe")  # the home's call is closed
+        assert again["ok"] is False and again["error"]["code"] == "not_found"
+        assert await holder(client, session_id) is None  # given back before the notice
+    finally:
+        await pupil.close()
+        await teacher.close()
+        await client.aclose()
+
+
+@pytest.mark.timeout(90)
+async def test_a_removal_reaches_a_home_where_no_socket_is_in_the_room(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
+    other_v = await pupil_in(people, teacher_v, room_id, cluster.url("b"))
+    client = redis_client(cluster.redis.url)
+    pupil = await participant(pupil_v, room_id)  # on node A: the home
+    other = await participant(other_v, room_id)  # on node B
+    teacher = await participant(teacher_v, room_id)  # on node B
+    try:
+        for who in (pupil, other, teacher):
+            await who.must("media:join")
+        assert await holder(client, session_id) == "node-a"
+        await pupil.sio.disconnect()  # node A keeps the call, with no socket in the room
+        two = sorted([other.id, teacher.id])
+        await teacher.inbox.wait_for(lambda e, d: e == "media:state" and d["participants"] == two)
+        await teacher_v.call("DELETE", f"/api/rooms/{room_id}/members/{other.id}", status=204)
+        await teacher.inbox.wait_for(
+            lambda e, d: e == "media:state" and d["participants"] == [teacher.id]
+        )
+    finally:
+        await pupil.close()
+        await teacher.close()
+        await client.aclose()
