@@ -115,6 +115,7 @@ class MediaHome:
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self.stopping = False  # set once this node gives its sessions up: it claims no more
         self._renew = self.client.register_script(RENEW)
         self._release = self.client.register_script(RELEASE)
         cluster.receivers.update(
@@ -144,6 +145,8 @@ class MediaHome:
     async def take(self, session_id: str, room_id: str) -> dict[str, Any] | None:
         """Claim the session (`Elsewhere` if another node holds it) and read its policy."""
         key = home_key(session_id)
+        if self.stopping:
+            raise Unavailable("This server is stopping; join again in a moment.", retry_after=1)
         try:
             for _ in range(3):  # a claim may lapse between the SET and the GET
                 if await self.client.set(key, self.node, nx=True, ex=HOME_TTL):
@@ -209,6 +212,7 @@ class MediaHome:
     async def leaving(self, calls: list[Call]) -> None:
         """This node stops: give the claims up, then tell every participant to join again (the
         next join makes another node the home, with the policy mirrored here)."""
+        self.stopping = True
         for call in calls:
             if call.session.id not in self.held:
                 continue

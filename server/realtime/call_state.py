@@ -64,6 +64,9 @@ class Call:
     locked: bool = False
     spotlight: str | None = None
     ended: bool = False  # set when the session ends: nobody sits down in it any more
+    # Who sat in the call at its previous home (a cluster's failover): back in despite the lock
+    # and the lobby, as the seat they had.
+    returning: set[str] = field(default_factory=set)
 
     def seats_of(self, user_id: str) -> list[Seat]:
         return [seat for seat in self.seats.values() if seat.user_id == user_id]
@@ -94,6 +97,7 @@ class Call:
             "admitted": sorted(self.admitted),
             "spotlight": self.spotlight,
             "hands": sorted(self.hands),
+            "participants": sorted({seat.user_id for seat in self.seats.values()} | self.returning),
         }
 
     def restore(self, policy: dict[str, Any]) -> None:
@@ -108,5 +112,6 @@ class Call:
         self.self_muted = {"audio": ids("self_muted"), "video": ids("self_video_off")}
         self.admitted = ids("admitted")
         self.hands = ids("hands")
+        self.returning = ids("participants")
         spotlight = policy.get("spotlight")
         self.spotlight = spotlight if isinstance(spotlight, str) else None

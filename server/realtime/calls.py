@@ -289,6 +289,7 @@ class Calls:
         if call is None:
             return
         call.admitted.discard(user_id)
+        call.returning.discard(user_id)
         for sid in [sid for sid, user in call.waiting.items() if user == user_id]:
             del call.waiting[sid]
         for seat in call.seats_of(user_id):

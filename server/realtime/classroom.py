@@ -71,7 +71,7 @@ class Classroom:
         # meanwhile counts. A socket already seated stays seated.
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
         teacher = may(role, Action.MODERATE)
-        seated = caller.sid in call.seats
+        seated = caller.sid in call.seats or caller.user.id in call.returning
         if call.locked and not teacher and not seated:
             raise Forbidden("The session is locked.")
         if settings["lobby"] and not (teacher or seated or caller.user.id in call.admitted):
@@ -172,6 +172,7 @@ class Classroom:
         seats = self._seats(call, user_id)
         require_manage(role, seats[0].role)  # only the owner removes another teacher
         call.admitted.discard(user_id)  # with the lobby on, they must be admitted again
+        call.returning.discard(user_id)
         for seat in seats:
             await self.calls.drop(call, seat)
 

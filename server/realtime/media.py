@@ -165,9 +165,15 @@ def install(app: web.Application, hub: Hub, services: Services, settings: Settin
         hub.register({name: home.route(name, handler) for name, handler in table.items()})
         hub.dispatcher.media = home
         app[HOME] = home
+        app.on_shutdown.append(_hand_over)
     app[CALLS], app[SFU] = calls, calls.sfu
     app.router.add_routes(session_views.routes)
     app.cleanup_ctx.append(_close_calls)
+
+
+async def _hand_over(app: web.Application) -> None:
+    """A stopping node gives its sessions up first: its sockets may take seconds to close."""
+    await app[HOME].leaving(list(app[CALLS].calls.values()))
 
 
 async def _close_calls(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ bus.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import cast
 
@@ -148,6 +149,88 @@ async def test_a_removal_reaches_a_home_where_no_socket_is_in_the_room(
         await teacher.inbox.wait_for(
             lambda e, d: e == "media:state" and d["participants"] == [teacher.id]
         )
+    finally:
+        await pupil.close()
+        await teacher.close()
+        await client.aclose()
+
+
+def rejoins(who: Participant) -> None:
+    who.sio.on("media:rejoin", lambda data: who.inbox.add("media:rejoin", data))
+
+
+@pytest.mark.timeout(120)
+async def test_sigkill_of_the_home_moves_the_call_with_its_policy(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
+    client = redis_client(cluster.redis.url)
+    pupil = await participant(pupil_v, room_id)  # on node A: the home
+    teacher = await participant(teacher_v, room_id)  # on node B
+    rejoins(teacher)
+    later: list[Participant] = []
+    try:
+        await pupil.must("media:join")
+        await teacher.must("media:join")
+        assert await holder(client, session_id) == "node-a"
+        await teacher.must("media:mute", user_id=pupil.id)
+        await teacher.must("media:lock")
+        await teacher.inbox.wait_for(lambda e, d: e == "media:state" and d["locked"])
+
+        assert cluster.a.process is not None
+        cluster.a.process.kill()
+        notice = await teacher.inbox.wait_for(lambda e, d: e == "media:rejoin", within=20)
+        assert notice == {"room_id": room_id, "session_id": session_id}
+
+        # The teacher's client joins again through node B, which becomes the home.
+        await teacher.close()
+        teacher = Participant(cast(Person, teacher_v), teacher.sio, room_id)
+        later.append(teacher)
+        joined = await teacher.must("media:join")
+        assert await holder(client, session_id) == "node-b"
+        assert joined["session"]["id"] == session_id
+        assert joined["locked"] is True and joined["muted"] == [pupil.id]
+        # The pupil's client reconnects to node B and is let back in despite the lock.
+        await pupil.close()
+        pupil = await participant(pupil_v, room_id, cluster.url("b"))
+        later.append(pupil)
+        assert (await pupil.must("media:join"))["muted"] == [pupil.id]
+        await in_call(pupil)
+        await in_call(teacher)
+        await wait_until(lambda: pupil.video_frames_of(teacher.id) >= 3, within=20)
+        await wait_until(lambda: teacher.video_frames_of(pupil.id) >= 3, within=20)
+        assert await stalls(teacher.audio_frames)  # the teacher's mute still holds
+        assert teacher.audio_frames() <= 2
+        # The pupil cannot switch their microphone back on either.
+        again = await pupil.ask("media:unmute", user_id=pupil.id)
+        assert again["ok"] is False and again["error"]["code"] == "forbidden"
+    finally:
+        for who in {id(p): p for p in (pupil, teacher, *later)}.values():
+            await who.close()
+        await client.aclose()
+
+
+@pytest.mark.timeout(90)
+async def test_a_home_that_stops_gives_its_claim_up_and_sends_media_rejoin_at_once(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
+    client = redis_client(cluster.redis.url)
+    pupil = await participant(pupil_v, room_id)  # on node A: the home
+    teacher = await participant(teacher_v, room_id)  # on node B
+    rejoins(pupil)
+    rejoins(teacher)
+    try:
+        await pupil.must("media:join")
+        await teacher.must("media:join")
+        await asyncio.to_thread(cluster.a.stop)  # SIGTERM
+        # Well before the claim (15 s) would expire by itself.
+        notice = await teacher.inbox.wait_for(lambda e, d: e == "media:rejoin", within=5)
+        assert notice == {"room_id": room_id, "session_id": session_id}
+        assert pupil.inbox.named("media:rejoin") == [notice]  # before its socket closed
+        assert await holder(client, session_id) is None
+        assert (await teacher.must("media:join"))["session"]["id"] == session_id
+        assert await holder(client, session_id) == "node-b"
     finally:
         await pupil.close()
         await teacher.close()
