@@ -48,6 +48,9 @@ RENEW_SECONDS = 5.0
 RPC_SECONDS = 10.0
 TOMBSTONE_SECONDS = 60.0
 WATCH_SECONDS = 2.0  # how often an edge checks the claims of the homes it forwards to
+# After Redis was away (maybe back empty), homes need one renewal round to claim their sessions
+# again: edges wait that long before taking a missing claim for a home that has gone.
+QUIET_SECONDS = 2 * RENEW_SECONDS + WATCH_SECONDS
 POLICY_TTL = 12 * 3600  # a policy outlives any lesson; ending the session deletes it
 ID = 64
 
@@ -116,6 +119,7 @@ class MediaHome:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self.stopping = False  # set once this node gives its sessions up: it claims no more
+        self._quiet_until = 0.0  # no claim checks before (monotonic): Redis was away
         self._renew = self.client.register_script(RENEW)
         self._release = self.client.register_script(RELEASE)
         cluster.receivers.update(
@@ -128,6 +132,7 @@ class MediaHome:
             }
         )
         cluster.on_gone.append(self._nodes_gone)
+        cluster.on_subscribed.append(self._resubscribed)
 
     async def start(self) -> None:
         self._loops = [
@@ -230,11 +235,20 @@ class MediaHome:
     async def _renew_loop(self) -> None:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
-            for session_id in list(self.held):
-                try:
-                    await self._renew_one(session_id)
-                except Exception as exc:  # Redis away: the media keeps flowing meanwhile
-                    log.warning("could not renew a session's claim (Redis: %s)", exc)
+            await self._renew_all()
+
+    async def _renew_all(self) -> None:
+        for session_id in list(self.held):
+            try:
+                await self._renew_one(session_id)
+            except Exception as exc:  # Redis away: the media keeps flowing meanwhile
+                log.warning("could not renew a session's claim (Redis: %s)", exc)
+
+    async def _resubscribed(self) -> None:
+        """Redis is back, perhaps empty: claim our sessions again at once, and give the other
+        homes time to do the same before taking a missing claim for a home that has gone."""
+        self._quiet_until = time.monotonic() + QUIET_SECONDS
+        await self._renew_all()
 
     async def _renew_one(self, session_id: str) -> None:
         key = home_key(session_id)
@@ -305,7 +319,8 @@ class MediaHome:
         try:
             reply = await asyncio.wait_for(answer, RPC_SECONDS)
         except TimeoutError:
-            await self._check_claims()  # a home that is gone: its participants join again
+            if time.monotonic() >= self._quiet_until:  # a home that is gone: rejoin
+                await self._check_claims()
             raise Unavailable("The call's server did not answer; try again shortly.") from None
         finally:
             self._pending.pop(request_id, None)
@@ -337,11 +352,15 @@ class MediaHome:
     async def _watch_loop(self) -> None:
         while True:
             await asyncio.sleep(WATCH_SECONDS)
-            try:
-                await self._check_claims()
-            except Exception as exc:  # Redis away: no rejoin, the media may still flow
-                log.warning("cannot check the calls' homes (Redis: %s)", exc)
             now = time.monotonic()
+            if not self.cluster.up:
+                self._quiet_until = now + QUIET_SECONDS
+            elif now >= self._quiet_until:
+                try:
+                    await self._check_claims()
+                except Exception as exc:  # Redis away: no rejoin, the media may still flow
+                    log.warning("cannot check the calls' homes (Redis: %s)", exc)
+                    self._quiet_until = now + QUIET_SECONDS
             for sid, at in list(self.tombstones.items()):
                 if now - at > TOMBSTONE_SECONDS:
                     del self.tombstones[sid]

@@ -72,6 +72,7 @@ class ClusterNode:
         self._gone: set[str] = set()
         self.receivers: dict[str, Receiver] = {}  # the media home's message types
         self.on_gone: list[GoneHook] = []  # told of the nodes whose heartbeat died
+        self.on_subscribed: list[Callable[[], Awaitable[None]]] = []  # after each (re)subscribe
         self._tasks: list[asyncio.Task[None]] = []
         self._written = False  # whether the last presence round reached Redis
 
@@ -182,6 +183,11 @@ class ClusterNode:
         self._spawn(self._after_subscribe())
 
     async def _after_subscribe(self) -> None:
+        for hook in self.on_subscribed:
+            try:
+                await hook()
+            except Exception:
+                log.exception("a step after subscribing failed")
         await self._round()
         await self.tail_check()
         for room_id in self.hub.presence.room_ids():

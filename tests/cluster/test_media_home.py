@@ -15,7 +15,9 @@ import pytest
 import redis.asyncio
 
 from server.cluster.bus import redis_client
+from server.cluster.home import QUIET_SECONDS
 from tests.cluster.harness import Cluster, Visitor, ack, pupil_in
+from tests.cluster.test_outages import health
 from tests.conftest import Person
 from tests.media.callers import Participant
 from tests.media.peers import SyntheticCamera, ToneMicrophone, wait_until
@@ -111,6 +113,7 @@ async def test_the_edge_reports_its_sockets_and_the_session_end_reaches_the_home
             lambda e, d: e == "media:state" and pupil.id in d["participants"]
         )
         # The pupil's socket on node A closes: node B's call lets them go.
+        teacher.inbox.items.clear()  # from here on
         await pupil.sio.disconnect()
         await teacher.inbox.wait_for(
             lambda e, d: e == "media:state" and d["participants"] == [teacher.id]
@@ -235,3 +238,78 @@ async def test_a_home_that_stops_gives_its_claim_up_and_sends_media_rejoin_at_on
         await pupil.close()
         await teacher.close()
         await client.aclose()
+
+
+@pytest.mark.timeout(120)
+async def test_without_redis_media_flows_and_requests_to_the_other_nodes_home_answer_503(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
+    pupil = await participant(pupil_v, room_id)  # on node A: the home
+    teacher = await participant(teacher_v, room_id)  # on node B
+    rejoins(teacher)
+    try:
+        await pupil.must("media:join")
+        await teacher.must("media:join")
+        await in_call(pupil)
+        await in_call(teacher)
+        await wait_until(lambda: teacher.video_frames_of(pupil.id) >= 3, within=20)
+
+        cluster.redis.stop()
+        await health(cluster.b, "degraded")
+        refused = await teacher.ask("media:hand", raised=True)
+        assert refused["ok"] is False and refused["error"]["code"] == "unavailable"
+        assert (await pupil.ask("media:hand", raised=True))["ok"]  # the home answers its own
+        frames = teacher.video_frames_of(pupil.id)
+        await wait_until(lambda: teacher.video_frames_of(pupil.id) > frames + 10, within=10)
+
+        cluster.redis.start()  # empty: the home claims its session again
+        await health(cluster.a, "ok")
+        await health(cluster.b, "ok")
+
+        client = redis_client(cluster.redis.url)
+        replies = []
+        try:
+            for _ in range(30):  # until the bus is back on both nodes
+                replies.append(await teacher.ask("media:hand", raised=True))
+                if replies[-1]["ok"]:
+                    break
+                await asyncio.sleep(1)
+            else:
+                raise AssertionError((replies, await holder(client, session_id)))
+            assert await holder(client, session_id) == "node-a"
+        finally:
+            await client.aclose()
+        await asyncio.sleep(QUIET_SECONDS)  # the edge checks the claim again meanwhile
+        assert teacher.inbox.named("media:rejoin") == []  # the call never moved
+        frames = teacher.video_frames_of(pupil.id)
+        await wait_until(lambda: teacher.video_frames_of(pupil.id) > frames + 10, within=10)
+    finally:
+        await pupil.close()
+        await teacher.close()
+
+
+@pytest.mark.timeout(120)
+async def test_the_home_drops_the_seats_of_a_node_that_died(
+    start_cluster: Start, people: People
+) -> None:
+    cluster, teacher_v, pupil_v, room_id, _ = await live_session(start_cluster, people)
+    pupil = await participant(pupil_v, room_id)  # on node A: the home
+    teacher = await participant(teacher_v, room_id)  # on node B
+    try:
+        await pupil.must("media:join")
+        await teacher.must("media:join")
+        await in_call(teacher)  # its media keeps flowing to node A after node B is gone
+        await pupil.inbox.wait_for(
+            lambda e, d: e == "media:state" and teacher.id in d["participants"]
+        )
+        assert cluster.b.process is not None
+        pupil.inbox.items.clear()  # from here on
+        cluster.b.process.kill()
+        # Node B's heartbeat is old after 20 s, and node A's next round (every 10 s) sees it.
+        await pupil.inbox.wait_for(
+            lambda e, d: e == "media:state" and d["participants"] == [pupil.id], within=45
+        )
+    finally:
+        await pupil.close()
+        await teacher.close()
