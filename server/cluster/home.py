@@ -120,6 +120,7 @@ class MediaHome:
         self._loops: list[asyncio.Task[None]] = []
         self.stopping = False  # set once this node gives its sessions up: it claims no more
         self._quiet_until = 0.0  # no claim checks before (monotonic): Redis was away
+        self._subscriptions = 0
         self._renew = self.client.register_script(RENEW)
         self._release = self.client.register_script(RELEASE)
         cluster.receivers.update(
@@ -212,6 +213,7 @@ class MediaHome:
 
     def ended(self, session_id: str, room_id: str) -> None:
         """The session ended on this node: its home, wherever it is, closes the call."""
+        self.following.pop(session_id, None)  # its claim goes: no reason to join again
         self.cluster.bus.publish("media_ended", {"session_id": session_id, "room_id": room_id})
 
     async def leaving(self, calls: list[Call]) -> None:
@@ -247,7 +249,9 @@ class MediaHome:
     async def _resubscribed(self) -> None:
         """Redis is back, perhaps empty: claim our sessions again at once, and give the other
         homes time to do the same before taking a missing claim for a home that has gone."""
-        self._quiet_until = time.monotonic() + QUIET_SECONDS
+        self._subscriptions += 1
+        if self._subscriptions > 1:  # the first one is this node's start
+            self._quiet_until = time.monotonic() + QUIET_SECONDS
         await self._renew_all()
 
     async def _renew_one(self, session_id: str) -> None:
@@ -402,6 +406,9 @@ class MediaHome:
         await self.calls.role_changed(room_id, user_id, role)
 
     async def room_deleted(self, room_id: str) -> None:
+        for session_id, following in list(self.following.items()):
+            if following.room_id == room_id:  # the call ends with the room: nobody rejoins
+                del self.following[session_id]
         await self.calls.room_deleted(room_id)
 
     # Bus messages (checked before use: they came from another process).
@@ -455,6 +462,7 @@ class MediaHome:
 
     async def _on_ended(self, body: dict[str, Any]) -> None:
         session_id, room_id = _ident(body.get("session_id")), _ident(body.get("room_id"))
+        self.following.pop(session_id, None)  # its claim goes: no reason to join again
         call = self.calls.calls.get(room_id)
         if call is not None and call.session.id == session_id:
             await self.calls.close_session(session_id, room_id)

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio
 
 from server.cluster.bus import redis_client
-from server.cluster.home import QUIET_SECONDS
+from server.cluster.home import QUIET_SECONDS, WATCH_SECONDS
 from tests.cluster.harness import Cluster, Visitor, ack, pupil_in
 from tests.cluster.test_outages import health
 from tests.conftest import Person
@@ -103,11 +103,15 @@ async def test_the_edge_reports_its_sockets_and_the_session_end_reaches_the_home
 ) -> None:
     cluster, teacher_v, pupil_v, room_id, session_id = await live_session(start_cluster, people)
     client = redis_client(cluster.redis.url)
+    other_v = await pupil_in(people, teacher_v, room_id, cluster.url("a"))
     teacher = await participant(teacher_v, room_id)  # on node B, the home
     pupil = await participant(pupil_v, room_id)  # on node A, an edge
+    other = await participant(other_v, room_id)  # on node A too, staying to the end
+    rejoins(other)
     try:
         await teacher.must("media:join")
         assert await holder(client, session_id) == "node-b"
+        await other.must("media:join")
         await pupil.must("media:join")
         await teacher.inbox.wait_for(
             lambda e, d: e == "media:state" and pupil.id in d["participants"]
@@ -116,7 +120,7 @@ async def test_the_edge_reports_its_sockets_and_the_session_end_reaches_the_home
         teacher.inbox.items.clear()  # from here on
         await pupil.sio.disconnect()
         await teacher.inbox.wait_for(
-            lambda e, d: e == "media:state" and d["participants"] == [teacher.id]
+            lambda e, d: e == "media:state" and pupil.id not in d["participants"]
         )
         # The session ends through node A's HTTP API: the call at its home on node B closes.
         await teacher_v.call("POST", f"/api/sessions/{session_id}/end", base=cluster.url("a"))
@@ -125,9 +129,13 @@ async def test_the_edge_reports_its_sockets_and_the_session_end_reaches_the_home
         again = await teacher.ask("media:subscribe")  # the home's call is closed
         assert again["ok"] is False and again["error"]["code"] == "not_found"
         assert await holder(client, session_id) is None  # given back before the notice
+        # The claim went with the session: node A's sockets are not told to join again.
+        await other.inbox.wait_for(lambda e, d: e == "media:state" and d.get("ended"))
+        await asyncio.sleep(2 * WATCH_SECONDS + 1)  # node A checks the claims meanwhile
+        assert other.inbox.named("media:rejoin") == []
     finally:
-        await pupil.close()
-        await teacher.close()
+        for who in (pupil, other, teacher):
+            await who.close()
         await client.aclose()
 
 
