@@ -17,6 +17,7 @@ export const MEDIA = {
   hand: "media:hand",
   speaking: "media:speaking", // server -> client: who is speaking now
   replaced: "media:replaced", // server -> client: another tab of ours took our seat
+  rejoin: "media:rejoin", // server -> client: the call moved to another server: join again
   mute: "media:mute",
   muteAll: "media:mute_all",
   unmute: "media:unmute",
@@ -85,6 +86,9 @@ export class Call extends EventTarget {
     this.ended = false;
     this.starts = 0; // live-session starts seen in this room since joining
     this.waits = new Set(); // pending waits (session start, lobby), cancelled by leave()
+    this.joined = false; // seated once: from then on a lost call is joined again by itself
+    this.rejoining = false;
+    this.rejoinAgain = false;
   }
 
   emit(kind, data) {
@@ -114,12 +118,22 @@ export class Call extends EventTarget {
       [MEDIA.hand, (d) => this.emit("hand", d)],
       [MEDIA.speaking, (d) => this.emit("speaking", d)],
       [MEDIA.replaced, (d) => this.emit("replaced", d)],
+      [MEDIA.rejoin, () => this.rejoin()],
       ["moderation", (d) => this.emit("moderation", d)],
       ["session:new", (d) => this.onSession(d)],
       ["session:edit", (d) => this.onSession(d)],
     ]) {
       this.unsubscribe.push(live.on(name, (d) => { if (!d || !d.room_id || d.room_id === this.roomId) fn(d); }));
     }
+    // A reconnected socket may have reached another server: our seat went with the old socket.
+    this.unsubscribe.push(live.on("status", (d) => { if (d && d.connected && d.again) this.rejoin(); }));
+    const ack = await this.enter();
+    this.joined = true;
+    return ack;
+  }
+
+  // Join the session (waiting for its start or the lobby), publish and subscribe.
+  async enter() {
     let seen = this.starts;
     let ack = await this.request(MEDIA.join);
     while (ack.waiting && !ack.session) {
@@ -142,6 +156,56 @@ export class Call extends EventTarget {
     if (this.local && this.local.getTracks().length) await this.publish();
     await this.subscribe();
     return ack;
+  }
+
+  // Close both connections, keeping our camera and microphone (a screen share stops).
+  teardown() {
+    for (const pc of [this.pub, this.sub]) if (pc) pc.close();
+    this.pub = null;
+    this.sub = null;
+    this.senders = {};
+    this.slots = new Map();
+    this.slotsVersion = 0;
+    this.remote = new Map();
+    if (this.screen) {
+      this.screen.getTracks().forEach((t) => t.stop());
+      this.screen = null;
+      this.emit("screen", null);
+    }
+  }
+
+  // The call's server went (media:rejoin) or our socket reconnected: tear down and join again.
+  // While the next server takes the call over, a join may answer `unavailable`: try again.
+  async rejoin() {
+    if (this.ended || !this.joined) return;
+    if (this.rejoining) {
+      this.rejoinAgain = true;
+      return;
+    }
+    this.rejoining = true;
+    try {
+      for (let attempt = 1; !this.ended; attempt += 1) {
+        this.rejoinAgain = false;
+        this.teardown();
+        this.emit("rejoining");
+        try {
+          const ack = await this.enter();
+          if (this.rejoinAgain || this.ended) continue;
+          this.emit("rejoined", ack);
+          return;
+        } catch (err) {
+          if (this.ended || (err && err.code === "left")) return;
+          const transient = err && ["unavailable", "timeout", "internal"].includes(err.code);
+          if (!transient || attempt >= 8) {
+            this.emit("lost", err);
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
+    } finally {
+      this.rejoining = false;
+    }
   }
 
   admission() {

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rooms.effects import LiveEffect, from_message
@@ -40,7 +41,12 @@ EFFECT_TYPES = {
     "report_filed": "to_teachers",
 }
 KIND_OF = {type_: kind for kind, type_ in EFFECT_TYPES.items()}
-TYPES = ("room_event", "emit", "presence", *EFFECT_TYPES.values())
+# A live session's media home (`server/cluster/home.py`): requests and answers, sockets gone,
+# sessions ended, homes stopping.
+MEDIA_TYPES = ("media_call", "media_reply", "media_gone", "media_ended", "media_rejoin")
+TYPES = ("room_event", "emit", "presence", *EFFECT_TYPES.values(), *MEDIA_TYPES)
+Receiver = Callable[[dict[str, Any]], Awaitable[None]]
+GoneHook = Callable[[set[str]], Awaitable[None]]
 
 
 class ClusterNode:
@@ -63,8 +69,16 @@ class ClusterNode:
             self._subscribed,
         )
         self._alive: list[str] = []
+        self._gone: set[str] = set()
+        self.receivers: dict[str, Receiver] = {}  # the media home's message types
+        self.on_gone: list[GoneHook] = []  # told of the nodes whose heartbeat died
+        self.on_subscribed: list[Callable[[], Awaitable[None]]] = []  # after each (re)subscribe
         self._tasks: list[asyncio.Task[None]] = []
         self._written = False  # whether the last presence round reached Redis
+
+    def alive(self, node: str) -> bool:
+        """False for a node whose heartbeat died (and has not come back) since this one started."""
+        return node not in self._gone
 
     @property
     def up(self) -> bool:
@@ -155,6 +169,8 @@ class ClusterNode:
             if not isinstance(room_id, str):
                 raise Rejected("malformed")
             await self.push_presence(room_id)
+        elif type_ in self.receivers:
+            await self.receivers[type_](body)
         else:
             try:
                 effect: LiveEffect = from_message({"type": KIND_OF[type_], "body": body})
@@ -167,6 +183,11 @@ class ClusterNode:
         self._spawn(self._after_subscribe())
 
     async def _after_subscribe(self) -> None:
+        for hook in self.on_subscribed:
+            try:
+                await hook()
+            except Exception:
+                log.exception("a step after subscribing failed")
         await self._round()
         await self.tail_check()
         for room_id in self.hub.presence.room_ids():
@@ -210,9 +231,15 @@ class ClusterNode:
         self._written = True
         gone = set(self._alive) - set(alive)
         self._alive = alive
+        self._gone = (self._gone | gone) - set(alive)
         if gone:
             for room_id in rooms:
                 await self.push_presence(room_id)
+            for hook in self.on_gone:
+                try:
+                    await hook(gone)
+                except Exception:
+                    log.exception("could not tidy up after the nodes %s", sorted(gone))
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -28,6 +28,14 @@ def media_errors() -> Iterator[None]:
         raise DomainError(exc.message, code=code) from exc
 
 
+class Elsewhere(Exception):
+    """Another cluster node is the session's media home: the request belongs there."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(node)
+        self.node = node
+
+
 @dataclass(frozen=True)
 class Seat:
     """One socket admitted to a call, and its SFU participant."""
@@ -56,6 +64,9 @@ class Call:
     locked: bool = False
     spotlight: str | None = None
     ended: bool = False  # set when the session ends: nobody sits down in it any more
+    # Who sat in the call at its previous home (a cluster's failover): back in despite the lock
+    # and the lobby, as the seat they had.
+    returning: set[str] = field(default_factory=set)
 
     def seats_of(self, user_id: str) -> list[Seat]:
         return [seat for seat in self.seats.values() if seat.user_id == user_id]
@@ -73,3 +84,34 @@ class Call:
             "locked": self.locked,
             "spotlight": self.spotlight,
         }
+
+    def policy(self) -> dict[str, Any]:
+        """What teachers and participants decided, kept across a change of media home (in a
+        cluster): without it a new home would silently unmute pupils and unlock the session."""
+        return {
+            "locked": self.locked,
+            "muted": sorted(self.muted["audio"]),
+            "video_off": sorted(self.muted["video"]),
+            "self_muted": sorted(self.self_muted["audio"]),
+            "self_video_off": sorted(self.self_muted["video"]),
+            "admitted": sorted(self.admitted),
+            "spotlight": self.spotlight,
+            "hands": sorted(self.hands),
+            "participants": sorted({seat.user_id for seat in self.seats.values()} | self.returning),
+        }
+
+    def restore(self, policy: dict[str, Any]) -> None:
+        """Take over a `policy()` written by the session's previous home."""
+
+        def ids(key: str) -> set[str]:
+            value = policy.get(key)
+            return {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
+
+        self.locked = policy.get("locked") is True
+        self.muted = {"audio": ids("muted"), "video": ids("video_off")}
+        self.self_muted = {"audio": ids("self_muted"), "video": ids("self_video_off")}
+        self.admitted = ids("admitted")
+        self.hands = ids("hands")
+        self.returning = ids("participants")
+        spotlight = policy.get("spotlight")
+        self.spotlight = spotlight if isinstance(spotlight, str) else None

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Coroutine, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -40,6 +40,35 @@ log = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0  # how long a stopping node waits for media events still in flight
 
 
+class Home(Protocol):
+    """The media home of a cluster node (`server/cluster/home.py`): who holds each session."""
+
+    async def take(self, session_id: str, room_id: str) -> dict[str, Any] | None:
+        """Claim the session for this node and return its mirrored policy (None: a new call);
+        `Elsewhere` when another node holds it."""
+        ...
+
+    def alive(self, caller: Caller) -> bool:
+        """Whether a socket forwarded from another node is still connected there."""
+        ...
+
+    def mirror(self, call: Call) -> None:
+        """The call's policy changed: copy it where the next home finds it."""
+        ...
+
+    async def release(self, session_id: str) -> None:
+        """The session ended here: give its claim and policy up."""
+        ...
+
+    def ended(self, session_id: str, room_id: str) -> None:
+        """The session ended on this node: tell its home, wherever it is."""
+        ...
+
+    async def leaving(self, calls: list[Call]) -> None:
+        """This node stops: give every claim up and tell the participants to join again."""
+        ...
+
+
 class Calls:
     """Admits sockets to live sessions, relays their signalling to the SFU and back, and tidies
     up when a socket goes, a member is removed from the room or the session ends."""
@@ -52,6 +81,7 @@ class Calls:
         self.calls: dict[str, Call] = {}  # by room id
         self._ended: set[str] = set()  # session ids ended here, never to be reopened by a join
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.home: Home | None = None  # set in a cluster: sessions are claimed by one node
 
     async def call_for(self, caller: Caller, room_id: str, role: str) -> Call | None:
         """The room's call; a teacher joining a room with no live session starts the one planned
@@ -76,7 +106,15 @@ class Calls:
                     raise
         if session.id in self._ended:  # it ended while this join was reading it
             raise NotFound("live session", room_id)
-        return self.calls.setdefault(room_id, Call(room_id, session))
+        policy = None
+        if self.home is not None and room_id not in self.calls:
+            policy = await self.home.take(session.id, room_id)  # `Elsewhere` if not ours
+        call = self.calls.get(room_id)
+        if call is None:
+            call = self.calls[room_id] = Call(room_id, session)
+            if policy is not None:  # a failover: mutes, lock, lobby and spotlight still hold
+                call.restore(policy)
+        return call
 
     def live(self, room_id: str) -> Call:
         """The room's call, or `NotFound` when nobody has joined its live session here."""
@@ -109,7 +147,7 @@ class Calls:
             return seat
         if not self.current(call):
             raise NotFound("live session", call.room_id)
-        if not self.hub.connected(caller.sid):
+        if not self.connected(caller):
             raise NotFound("participant", caller.sid)
         seat = Seat(caller.sid, new_id(), caller.user.id, role)
         with media_errors():
@@ -120,9 +158,19 @@ class Calls:
         if replaced:
             await self._replace(call, replaced, seat)
         else:
+            if call.spotlight == seat.user_id:  # a spotlight kept across a change of home
+                with contextlib.suppress(MediaError):
+                    self.sfu.spotlight(call.session.id, seat.participant_id)
             await self.sessions.attend(call.session.id, seat.user_id)
             await self.broadcast_state(call)
         return seat
+
+    def connected(self, caller: Caller) -> bool:
+        """Whether the caller's socket is still there: on this node, or (forwarded in a cluster)
+        on its own node, which reports the sockets that go."""
+        if caller.node is None:
+            return self.hub.connected(caller.sid)
+        return self.home is not None and self.home.alive(caller)
 
     async def _replace(self, call: Call, old: list[Seat], seat: Seat) -> None:
         """One seat per user: a join from another socket (a new tab, a reconnect) takes over.
@@ -200,15 +248,26 @@ class Calls:
 
         With `room_id`, only a session of that room."""
         session = await self.sessions.end(user, session_id, room_id)
+        await self.close_session(session.id, session.room_id)
+        if self.home is not None:  # the call may live on another node
+            self.home.ended(session.id, session.room_id)
+        return session
+
+    async def close_session(self, session_id: str, room_id: str) -> None:
+        """A session has ended: close its call on this node and tell the room."""
         self._ended.add(session_id)
-        call = self.calls.pop(session.room_id, None)
-        if call is not None:
+        call = self.calls.get(room_id)
+        if call is not None and call.session.id == session_id:
+            del self.calls[room_id]
             call.ended = True
+        else:
+            call = None
         await self.sfu.end_session(session_id)
+        if self.home is not None:
+            await self.home.release(session_id)
         if call is not None:
             ended = {**call.state(), "participants": [], "ended": True}
             await self.hub.emit("media:state", ended, room=call.room_id)
-        return session
 
     async def leave(self, sid: str, room_id: str) -> None:
         """A socket leaves the room's call: its seat or its place in the lobby goes."""
@@ -232,6 +291,7 @@ class Calls:
         if call is None:
             return
         call.admitted.discard(user_id)
+        call.returning.discard(user_id)
         for sid in [sid for sid, user in call.waiting.items() if user == user_id]:
             del call.waiting[sid]
         for seat in call.seats_of(user_id):
@@ -257,8 +317,13 @@ class Calls:
             call.ended = True
             self._ended.add(call.session.id)
             await self.sfu.end_session(call.session.id)
+            if self.home is not None:
+                await self.home.release(call.session.id)
 
     async def broadcast_state(self, call: Call) -> None:
+        """Tell the room the call's state; every change of its policy passes here."""
+        if self.home is not None:
+            self.home.mirror(call)
         await self.hub.emit("media:state", call.state(), room=call.room_id)
 
     def tracks(self, call: Call) -> list[dict[str, Any]]:
@@ -322,6 +387,8 @@ class Calls:
     async def close(self) -> None:
         """Let pending emits and drops finish (briefly), then close every SFU session (the node
         is stopping)."""
+        if self.home is not None:  # another node takes the calls over at once
+            await self.home.leaving(list(self.calls.values()))
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=CLOSE_SECONDS)
         for task in list(self._tasks):

@@ -66,14 +66,19 @@ class Classroom:
             "unlock": self._lock(False),
         }
 
+    async def enter(self, caller: Caller, room_id: str) -> None:
+        """Subscribe the caller's socket to the room before `join` (on the node holding the
+        socket): state, moderation and the session's start reach it from now on. Entered before
+        the live session is read, a start committed after that read still reaches it."""
+        await self.calls.rooms.require(caller.user, room_id, Action.JOIN_SESSION)
+        await self.calls.hub.join(caller, room_id)
+
     async def join(self, caller: Caller, room_id: str) -> dict[str, Any]:
-        """Admit the caller to the room's live session, put a pupil in its lobby, or (no session
-        is live, and the caller may not start one) tell them to wait for a teacher to start it."""
+        """Admit the caller (whose socket has `enter`ed the room) to the room's live session,
+        put a pupil in its lobby, or (no session is live, and the caller may not start one)
+        tell them to wait for a teacher to start it."""
         rooms = self.calls.rooms
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
-        # State, moderation and the session's start reach this socket from now on: joined before
-        # the live session is read, a start committed after that read still reaches it.
-        await self.calls.hub.join(caller, room_id)
         call = await self.calls.call_for(caller, room_id, role)
         if call is None:
             return {"room_id": room_id, "waiting": True, "session": None}
@@ -82,7 +87,7 @@ class Classroom:
         # meanwhile counts. A socket already seated stays seated.
         role = await rooms.require(caller.user, room_id, Action.JOIN_SESSION)
         teacher = may(role, Action.MODERATE)
-        seated = caller.sid in call.seats
+        seated = caller.sid in call.seats or caller.user.id in call.returning
         if call.locked and not teacher and not seated:
             raise Forbidden("The session is locked.", reason="call_locked")
         if settings["lobby"] and not (teacher or seated or caller.user.id in call.admitted):
@@ -195,6 +200,7 @@ class Classroom:
         seats = self._seats(call, user_id)
         require_manage(role, seats[0].role)  # only the owner removes another teacher
         call.admitted.discard(user_id)  # with the lobby on, they must be admitted again
+        call.returning.discard(user_id)
         for seat in seats:
             await self.calls.drop(call, seat)
 

@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent a socket event: the connection and its authenticated user."""
+    """Who sent a socket event: the connection and its authenticated user; `node` names the
+    cluster node holding the socket when the event was forwarded from there (else None)."""
 
     sid: str
     user: User
+    node: str | None = None
 
 
 Handler = Callable[[Caller, Any], Awaitable[dict[str, Any]]]

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from rooms.policy import Action
 from rooms.sessions import LiveSessions
+from server.cluster.home import MediaHome
 from server.config import Settings
 from server.inputs import Payload, validate
 from server.keys import Services
@@ -25,6 +26,7 @@ from server.realtime.ice import SFU, sfu_config
 from server.views import sessions as session_views
 
 SDP_LIMIT = 64 * 1024
+HOME = web.AppKey("media_home", MediaHome)
 ID = 64
 
 
@@ -65,11 +67,15 @@ class End(InRoom):
     session_id: str | None = Field(default=None, max_length=ID)
 
 
-def handlers(calls: Calls, classroom: Classroom) -> dict[str, Handler]:
-    """The `media:*` table for `Hub.register`."""
+def handlers(calls: Calls, classroom: Classroom, *, enter: bool = True) -> dict[str, Handler]:
+    """The `media:*` table for `Hub.register`. Without `enter`, `media:join` leaves the socket's
+    subscription to the room to the node that holds the socket (a cluster's edge)."""
 
     async def join(caller: Caller, data: Any) -> dict[str, Any]:
-        return await classroom.join(caller, validate(InRoom, data).room_id)
+        room_id = validate(InRoom, data).room_id
+        if enter:
+            await classroom.enter(caller, room_id)
+        return await classroom.join(caller, room_id)
 
     async def publish(caller: Caller, data: Any) -> dict[str, Any]:
         request = validate(Publish, data)
@@ -147,15 +153,34 @@ def install(app: web.Application, hub: Hub, services: Services, settings: Settin
     calls as the dispatcher's live media, and the cleanup that closes every connection at stop."""
     sessions = LiveSessions(services.db, services.rooms, clock=services.db.clock)
     calls = Calls(hub, services.rooms, sessions, sfu_config(settings))
-    hub.register(
-        handlers(calls, Classroom(calls, settings, services.moderation, services.db.clock))
-    )
-    hub.dispatcher.media = calls  # live effects (removals, role changes, deletes) reach the calls
+    classroom = Classroom(calls, settings, services.moderation, services.db.clock)
+    if hub.cluster is None:
+        hub.register(handlers(calls, classroom))
+        hub.dispatcher.media = calls  # live effects (removals, role changes...) reach the calls
+    else:
+        # Each live session has one home node; the others forward its requests there.
+        table = handlers(calls, classroom, enter=False)
+        home = MediaHome(hub.cluster, calls, classroom, table)
+        calls.home = home
+        hub.register({name: home.route(name, handler) for name, handler in table.items()})
+        hub.dispatcher.media = home
+        app[HOME] = home
+        app.on_shutdown.append(_hand_over)
     app[CALLS], app[SFU] = calls, calls.sfu
     app.router.add_routes(session_views.routes)
     app.cleanup_ctx.append(_close_calls)
 
 
+async def _hand_over(app: web.Application) -> None:
+    """A stopping node gives its sessions up first: its sockets may take seconds to close."""
+    await app[HOME].leaving(list(app[CALLS].calls.values()))
+
+
 async def _close_calls(app: web.Application) -> AsyncIterator[None]:
+    home = app.get(HOME)
+    if home is not None:
+        await home.start()
     yield
     await app[CALLS].close()
+    if home is not None:
+        await home.stop()

@@ -345,6 +345,31 @@ export class VideoPanel extends Panel {
     call.addEventListener("connection", (e) => {
       if (e.detail.state === "failed") this.status.textContent = t("video.connection_failed");
     });
+    call.addEventListener("rejoining", () => {
+      // The call moved to another server: the remote tiles go, ours stays.
+      for (const tile of this.tiles.values()) {
+        tile.video.srcObject = null;
+        tile.el.remove();
+      }
+      for (const audio of this.audios.values()) {
+        audio.srcObject = null;
+        audio.remove();
+      }
+      this.tiles.clear();
+      this.audios.clear();
+      this.status.textContent = t("video.reconnecting");
+      this.renderSlots();
+    });
+    call.addEventListener("rejoined", () => {
+      if (this.call !== call) return;
+      if (!this.cam && call.local && call.local.getVideoTracks().length) this.tellCamera(false);
+      this.status.textContent = t("video.connected");
+    });
+    call.addEventListener("lost", (e) => {
+      if (this.call !== call) return;
+      this.leave(true);
+      this.showError(errorText(e.detail));
+    });
     call.addEventListener("error", (e) => this.showError(errorText(e.detail)));
   }
 

@@ -1,8 +1,9 @@
 """A cluster on loopback for the tests: Redis (with a password), PostgreSQL, nginx, two nodes.
 
-nginx listens on three ports: one balancing between the nodes as in production (no sticky
-sessions), and one in front of each node, so that a test can put a person on node A or node B
-while every request still passes through nginx (and its `X-Forwarded-For`).
+nginx listens on four ports: one balancing between the nodes as in production (no sticky
+sessions), one in front of each node, so that a test can put a person on node A or node B
+while every request still passes through nginx (and its `X-Forwarded-For`), and one that sends
+everything to node A while it answers and to node B after (`url("a-first")`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ http {{
     upstream both {{ server 127.0.0.1:{a}; server 127.0.0.1:{b}; }}
     upstream only_a {{ server 127.0.0.1:{a}; }}
     upstream only_b {{ server 127.0.0.1:{b}; }}
+    upstream a_first {{ server 127.0.0.1:{a}; server 127.0.0.1:{b} backup; }}
 {servers}
 }}
 """
@@ -150,6 +152,7 @@ class Cluster:
         self.root.chmod(0o755)  # nginx's workers (another user, under root) spool bodies here
         self.redis = redis
         self.nginx_port, self.port_a, self.port_b = free_port(), free_port(), free_port()
+        self.port_a_first = free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith("TWINROOMS_")}
         env = {
             **base,
@@ -158,6 +161,10 @@ class Cluster:
             "TWINROOMS_SECRET_KEY": SECRET_KEY,
             "TWINROOMS_METRICS_TOKEN": METRICS_TOKEN,
             "TWINROOMS_PUBLIC_URL": f"http://127.0.0.1:{self.nginx_port}",
+            # A browser may load the site through any of nginx's ports.
+            "TWINROOMS_ALLOWED_ORIGINS": ",".join(
+                f"http://127.0.0.1:{port}" for port in (self.port_a, self.port_b, self.port_a_first)
+            ),
             "TWINROOMS_TEST_FAST_HASH": "1",
             "TWINROOMS_MEDIA_ADDRESSES": "127.0.0.1",
             "TWINROOMS_RATE_EVENTS": "1000",
@@ -174,7 +181,8 @@ class Cluster:
         self.nginx: subprocess.Popen[bytes] | None = None
 
     def url(self, where: str = "") -> str:
-        port = {"": self.nginx_port, "a": self.port_a, "b": self.port_b}[where]
+        ports = {"": self.nginx_port, "a": self.port_a, "b": self.port_b}
+        port = {**ports, "a-first": self.port_a_first}[where]
         return f"http://127.0.0.1:{port}"
 
     def start(self) -> None:
@@ -193,6 +201,7 @@ class Cluster:
                 (self.nginx_port, "both"),
                 (self.port_a, "only_a"),
                 (self.port_b, "only_b"),
+                (self.port_a_first, "a_first"),
             )
         )
         conf = NGINX_CONF.format(root=self.root, a=self.a.port, b=self.b.port, servers=servers)
