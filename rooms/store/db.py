@@ -14,6 +14,7 @@ run; where a statement cannot be portable (the reaction map, full-text search) t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -107,6 +108,52 @@ async def run_sequenced(tx: Tx, write: SequencedWrite) -> dict[str, Any]:
     for sql, params in write.statements:
         await tx.execute(sql, with_seq(list(params), seq))
     return await tx.record(write.room_id, seq, write.event, with_seq(write.data, seq))
+
+
+class EventRecorder:
+    """What every engine's transaction does alike on top of its own `fetchone` and `execute`:
+    taking a room's next sequence number, recording room events and keeping live effects."""
+
+    clock: Callable[[], float]
+    events: list[RoomEvent]
+    effects: list[LiveEffect]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def next_seq(self, room_id: str) -> int:
+        """Take the room's next sequence number. The update holds the room's row lock until the
+        commit, so the room's other writers (on every node, on PostgreSQL) wait: numbers stay
+        gapless, and one that rolls back is given back."""
+        row = await self.fetchone(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
+        )
+        if row is None:
+            raise LookupError(room_id)
+        return int(row[0])
+
+    async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
+        return await self.record(room_id, await self.next_seq(room_id), event, data)
+
+    async def record(
+        self, room_id: str, seq: int, event: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
+        payload = {**data, "room_seq": seq}
+        await self.execute(
+            "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
+            (room_id, seq, event, json.dumps(payload, separators=(",", ":")), self.clock()),
+        )
+        self.events.append(RoomEvent(room_id, seq, event, payload))
+        return payload
+
+    def effect(self, effect: LiveEffect) -> None:
+        """Keep a live effect that takes place once the transaction commits."""
+        self.effects.append(effect)
 
 
 class Tx(Protocol):

@@ -31,6 +31,7 @@ from rooms.store.db import (
     Commit,
     CommitListener,
     Dialect,
+    EventRecorder,
     RoomEvent,
     Row,
     SequencedWrite,
@@ -195,7 +196,7 @@ def _count(status: str) -> int:
 
 
 @dataclass
-class PostgresTx:
+class PostgresTx(EventRecorder):
     """One job's transaction on one pooled connection; `emit` sequences a room event inside it."""
 
     conn: asyncpg.Connection
@@ -225,32 +226,6 @@ class PostgresTx:
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from exc
 
-    async def next_seq(self, room_id: str) -> int:
-        """Take the room's next sequence number; the row lock holds the room's other writers (on
-        every node) until this transaction ends."""
-        row = await self.fetchone(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
-        )
-        if row is None:
-            raise LookupError(room_id)
-        return int(row[0])
-
-    async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
-        return await self.record(room_id, await self.next_seq(room_id), event, data)
-
-    async def record(
-        self, room_id: str, seq: int, event: str, data: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
-        payload = {**data, "room_seq": seq}
-        await self.execute(
-            "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
-            (room_id, seq, event, json.dumps(payload, separators=(",", ":")), self.clock()),
-        )
-        self.events.append(RoomEvent(room_id, seq, event, payload))
-        return payload
-
     async def sequenced(self, write: SequencedWrite) -> dict[str, Any]:
         """Apply `write` in this transaction: the number first (`LookupError` for an unknown
         room), then its statements and event row together, in one more round trip."""
@@ -264,9 +239,6 @@ class PostgresTx:
         payload: dict[str, Any] = {**with_seq(write.data, taken), "room_seq": taken}
         self.events.append(RoomEvent(write.room_id, taken, write.event, payload))
         return payload
-
-    def effect(self, effect: LiveEffect) -> None:
-        self.effects.append(effect)
 
 
 class _Connection(asyncpg.Connection):

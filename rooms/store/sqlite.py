@@ -15,7 +15,6 @@ Reads go through aiosqlite's connection, each query read whole in one step.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -31,6 +30,7 @@ from rooms.store.db import (
     Commit,
     CommitListener,
     Dialect,
+    EventRecorder,
     Job,
     RoomEvent,
     Row,
@@ -84,7 +84,7 @@ SQLITE = Dialect(
 
 
 @dataclass
-class SqliteTx:
+class SqliteTx(EventRecorder):
     """One job's view of the open transaction; `emit` sequences a room event inside it.
 
     Its methods are coroutines for the jobs' sake, but they never suspend: they run in the
@@ -118,38 +118,10 @@ class SqliteTx:
                 raise UniqueViolation(str(exc)) from exc
             raise
 
-    async def next_seq(self, room_id: str) -> int:
-        """Take the room's next sequence number (the row lock serialises concurrent writers)."""
-        row = await self.fetchone(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
-        )
-        if row is None:
-            raise LookupError(room_id)
-        return int(row[0])
-
-    async def emit(self, room_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Record `event` with the room's next sequence number; returns the payload with `room_seq`."""
-        return await self.record(room_id, await self.next_seq(room_id), event, data)
-
-    async def record(
-        self, room_id: str, seq: int, event: str, data: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Record `event` under a sequence number already taken with `next_seq` in this transaction."""
-        payload = {**data, "room_seq": seq}
-        await self.execute(
-            "INSERT INTO room_events (room_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)",
-            (room_id, seq, event, json.dumps(payload, separators=(",", ":")), self.clock()),
-        )
-        self.events.append(RoomEvent(room_id, seq, event, payload))
-        return payload
-
     async def sequenced(self, write: SequencedWrite) -> dict[str, Any]:
         """Apply `write` in this transaction, statement by statement (each costs no round trip
         here)."""
         return await run_sequenced(self, write)
-
-    def effect(self, effect: LiveEffect) -> None:
-        self.effects.append(effect)
 
 
 class SqliteStore:
