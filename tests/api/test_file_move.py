@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.api.files_helpers import download, upload
-from tests.conftest import Person, join_as_pupil
+from tests.conftest import Person, join_as_pupil, not_found
 
 People = Callable[..., Awaitable[Person]]
 Room = dict[str, Any]
@@ -107,7 +107,7 @@ async def test_only_the_uploader_or_a_teacher_moves_a_file(people: People, room:
         unknown = await outsider.call(
             "PATCH", f"/api/files/{file_id}", {"name": "o.txt"}, status=404
         )
-        assert unknown == {"error": {"code": "not_found", "message": "No such file."}}
+        assert unknown == {"error": not_found("file")}
     anonymous = await people(signup=False)
     await anonymous.call(
         "PATCH", f"/api/files/{teachers_file['id']}", {"name": "n.txt"}, status=401

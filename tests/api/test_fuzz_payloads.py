@@ -82,6 +82,7 @@ HTTP: dict[type[Payload], Route] = {
     forum.ChatMode: Route("PUT", "/api/rooms/{room}/chat_mode", {"mode": "everyone"}),
     files.NewFolder: Route("POST", "/api/rooms/{room}/folders", {"path": "maps/old"}),
     files.FolderMove: Route("PATCH", "/api/rooms/{room}/folders", {"path": "a", "new_path": "b"}),
+    files.FileMove: Route("PATCH", "/api/files/{file}", {"name": "b.txt"}),
     sessions.NewSession: Route(
         "POST", "/api/rooms/{room}/sessions", {"title": "T", "scheduled_at": "2099-01-01T09:00Z"}
     ),
