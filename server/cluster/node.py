@@ -228,7 +228,12 @@ class ClusterNode:
                 log.warning("presence heartbeat failed (Redis: %s)", exc)
             self._written = False
             return
-        self._written = True
+        recovering, self._written = not self._written, True
+        if recovering:
+            # Redis is back (perhaps empty), and the other nodes write their heartbeat again
+            # within a round: judging them on this one would count the living as gone.
+            self._alive = sorted(set(self._alive) | set(alive))
+            return
         gone = set(self._alive) - set(alive)
         self._alive = alive
         self._gone = (self._gone | gone) - set(alive)
