@@ -19,27 +19,17 @@ async def test_a_founded_room_lists_its_owner(room: Room) -> None:
     owner: Person = room["_owner"]
     assert room["my_role"] == "owner" and room["settings"]["chat_mode"] == "everyone"
     assert [(m["id"], m["role"]) for m in room["members"]] == [(owner.id, "owner")]
-    assert await owner.call("GET", "/api/rooms") == [
-        {
-            "id": room["id"],
-            "name": room["name"],
-            "description": "",
-            "my_role": "owner",
-            "live": False,
-            "unread": 0,
-        }
-    ]
+    listed = {
+        "id": room["id"],
+        "name": room["name"],
+        "description": "",
+        "my_role": "owner",
+        "live": False,
+        "unread": 0,
+    }
+    assert await owner.call("GET", "/api/rooms") == [listed]
     me = await owner.call("GET", "/api/me")
-    assert me["rooms"] == [
-        {
-            "id": room["id"],
-            "name": room["name"],
-            "description": "",
-            "my_role": "owner",
-            "live": False,
-            "unread": 0,
-        }
-    ]
+    assert me["rooms"] == [listed]
 
 
 async def test_an_outsider_sees_nothing_of_a_room(people: People, room: Room) -> None:
