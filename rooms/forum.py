@@ -7,7 +7,7 @@ from typing import Any
 
 from rooms import markdown
 from rooms.errors import Forbidden, Invalid, NotFound
-from rooms.forum_shapes import THREAD_SELECT, post_json, post_select, thread_json
+from rooms.forum_shapes import THREAD_SELECT, post_json, post_select, thread_json, unread_by
 from rooms.forum_writes import add_post, write_thread
 from rooms.models import User, iso
 from rooms.policy import Action, may, require
@@ -86,9 +86,7 @@ class Forum:
         rows = await self.db.fetchall(
             "SELECT posts.thread_id, COUNT(*) AS n FROM posts LEFT JOIN thread_reads"
             " ON thread_reads.thread_id = posts.thread_id AND thread_reads.user_id = ?"
-            " WHERE posts.room_id = ? AND posts.deleted_at IS NULL AND posts.hidden = 0"
-            " AND posts.author_id != ? AND posts.seq > COALESCE(thread_reads.last_read_seq, 0)"
-            " GROUP BY posts.thread_id",
+            f" WHERE posts.room_id = ? AND {unread_by('?')} GROUP BY posts.thread_id",
             (user.id, room_id, user.id),
         )
         return {row["thread_id"]: row["n"] for row in rows}

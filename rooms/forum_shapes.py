@@ -8,6 +8,19 @@ from typing import Any
 from rooms.models import iso
 from rooms.store.db import Dialect, Row
 
+
+def unread_by(reader: str) -> str:
+    """The condition for a post, with the reader's `thread_reads` row joined, that counts as
+    unread for `reader` (an SQL expression: a placeholder or a column): not deleted, not
+    hidden, written by someone else, after the reader's last read. The thread list and the
+    room list count by this one rule."""
+    return (
+        "posts.deleted_at IS NULL AND posts.hidden = 0"
+        f" AND posts.author_id != {reader}"
+        " AND posts.seq > COALESCE(thread_reads.last_read_seq, 0)"
+    )
+
+
 AUTHOR_COLUMNS = "users.display_name AS author_name, users.country AS author_country"
 THREAD_SELECT = (
     f"SELECT threads.*, {AUTHOR_COLUMNS} FROM threads JOIN users ON users.id = threads.author_id"

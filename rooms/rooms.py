@@ -7,6 +7,7 @@ from typing import Any
 
 from rooms.effects import RoomDeleted
 from rooms.errors import Forbidden, Invalid, NotFound
+from rooms.forum_shapes import unread_by
 from rooms.ids import new_id
 from rooms.models import Member, Room, User
 from rooms.policy import Action, require, require_manage
@@ -135,10 +136,8 @@ class Rooms:
             " (SELECT COUNT(*) FROM threads LEFT JOIN thread_reads"
             " ON thread_reads.thread_id = threads.id AND thread_reads.user_id = memberships.user_id"
             " JOIN posts ON posts.thread_id = threads.id"
-            " AND posts.seq > COALESCE(thread_reads.last_read_seq, 0)"
             " WHERE threads.room_id = rooms.id AND threads.kind = 'forum'"
-            " AND threads.deleted_at IS NULL AND posts.deleted_at IS NULL AND posts.hidden = 0"
-            " AND posts.author_id != memberships.user_id) AS unread"
+            f" AND threads.deleted_at IS NULL AND {unread_by('memberships.user_id')}) AS unread"
             " FROM memberships JOIN rooms ON rooms.id = memberships.room_id"
             " WHERE memberships.user_id = ? ORDER BY rooms.created_at, rooms.id",
             (user.id,),
