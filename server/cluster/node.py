@@ -220,7 +220,7 @@ class ClusterNode:
     async def _round(self) -> None:
         """Heartbeat and rewrite every share; push presence where a node has gone."""
         try:
-            alive = await self.presence.heartbeat()
+            beat = await self.presence.heartbeat()
             rooms = self.hub.presence.room_ids()
             await self.presence.write({r: self.hub.presence.users(r) for r in rooms})
         except Exception as exc:
@@ -228,10 +228,12 @@ class ClusterNode:
                 log.warning("presence heartbeat failed (Redis: %s)", exc)
             self._written = False
             return
-        recovering, self._written = not self._written, True
+        alive = beat.alive
+        recovering, self._written = not (self._written and beat.continuous), True
         if recovering:
-            # Redis is back (perhaps empty), and the other nodes write their heartbeat again
-            # within a round: judging them on this one would count the living as gone.
+            # Redis is back (perhaps empty, perhaps after an outage shorter than a round, which
+            # only the missing heartbeat of this node shows), and the other nodes write theirs
+            # again within a round: judging them on this one would count the living as gone.
             self._alive = sorted(set(self._alive) | set(alive))
             return
         gone = set(self._alive) - set(alive)

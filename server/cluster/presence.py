@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio
@@ -19,6 +20,16 @@ NODES = "tr:nodes"
 TTL = 30
 ALIVE = 20  # a node whose heartbeat (every 10 s) is older is gone: one beat may be late
 FORGET = 120  # a node silent this long leaves the heartbeat set altogether
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """One heartbeat's answer. `continuous` is False when this node's previous heartbeat had
+    gone from Redis (restarted empty, or this node silent past `FORGET`): the other nodes' may
+    have gone with it, so `alive` cannot yet tell who died."""
+
+    alive: list[str]
+    continuous: bool
 
 
 def room_key(room_id: str, node: str) -> str:
@@ -46,15 +57,17 @@ class SharedPresence:
                 pipe.expire(key, TTL)
         await pipe.execute()
 
-    async def heartbeat(self) -> list[str]:
-        """Say this node is alive; the nodes that are (this one included)."""
+    async def heartbeat(self) -> Heartbeat:
+        """Say this node is alive; the nodes that are (this one included), and whether this
+        node's previous heartbeat was still there."""
         now = self.clock()
         pipe = self.client.pipeline(transaction=True)
+        pipe.zscore(NODES, self.node)
         pipe.zadd(NODES, {self.node: now})
         pipe.zremrangebyscore(NODES, "-inf", now - FORGET)
         pipe.zrangebyscore(NODES, now - ALIVE, "+inf")
-        *_, alive = await pipe.execute()
-        return sorted(_text(node) for node in alive)
+        previous, *_, alive = await pipe.execute()
+        return Heartbeat(sorted(_text(node) for node in alive), previous is not None)
 
     async def leave(self, room_ids: list[str]) -> None:
         """This node stops: its share goes at once rather than after 30 s."""

@@ -8,8 +8,11 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from server.cluster.bus import redis_client
+from server.cluster.presence import SharedPresence
 from tests.cluster.harness import Cluster, Node, Visitor, ack
 from tests.cluster.test_live import online, record, room_with_pupil, seqs
+from tests.redis_server import RedisServer
 
 People = Callable[..., Awaitable[Visitor]]
 Start = Callable[..., Awaitable[Cluster]]
@@ -98,3 +101,21 @@ async def test_a_frozen_redis_degrades_health_and_events_still_cross_nodes(
     finally:
         cluster.redis.process.send_signal(signal.SIGCONT)
     await health(cluster.a, "ok")
+
+
+async def test_a_heartbeat_shows_that_redis_lost_the_previous_one(redis: RedisServer) -> None:
+    # A Redis restarted empty between two rounds (an outage shorter than a round) is seen only
+    # through this: the node then judges no other node on that round.
+    client = redis_client(redis.url)
+    try:
+        a, b = SharedPresence(client, "node-a"), SharedPresence(client, "node-b")
+        assert not (await a.heartbeat()).continuous  # nothing before the first
+        await b.heartbeat()
+        beat = await a.heartbeat()
+        assert beat.continuous and beat.alive == ["node-a", "node-b"]
+        await client.flushall()
+        beat = await a.heartbeat()
+        assert not beat.continuous and beat.alive == ["node-a"]
+        assert (await a.heartbeat()).continuous
+    finally:
+        await client.aclose()
