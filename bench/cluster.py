@@ -17,7 +17,8 @@ of what it should with p99 under 500 ms; every setup then runs at that rate. For
 deliveries per second, p50 and p99 latency, and CPU per delivery summed over every server process
 (nodes, Redis, PostgreSQL with its backends). Then the ratios b/a, b/c and a/d.
 
-Needs redis-server and PostgreSQL's binaries (as for the tests); run from the repository root:
+Needs redis-server and PostgreSQL's binaries (as for the tests), and starts a moto S3 server for
+the nodes' bucket; run from the repository root:
 `python bench/cluster.py` (`--rooms 4 --per-room 10 --seconds 3` for a quick look).
 """
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import socketio
+import aiohttp
 from fleet import (
     ROOT,
     Server,
@@ -46,8 +47,10 @@ from fleet import (
     start_twinrooms,
     wait_healthy,
 )
+from lean_client import LeanClient
 
 sys.path.insert(0, str(ROOT))
+from tests.conftest import MotoServer
 from tests.pg import PgServer, binaries
 from tests.redis_server import RedisServer
 
@@ -105,7 +108,7 @@ async def _send(
     pending, n = [], 0
     while time.time() < start_at + seconds:
         body = {"room_id": client.room_id, "body": f"{time.time()} hi"}
-        pending.append(asyncio.ensure_future(sio.call("chat:send", body, timeout=60)))
+        pending.append(asyncio.ensure_future(sio.call("chat:send", body)))
         n += 1
         sent[0] += 1
         await asyncio.sleep(max(0.0, start_at + n / rate - time.time()))
@@ -117,15 +120,16 @@ async def _send(
 async def _work(clients: list[Client], conn: Any) -> None:
     arrivals: list[tuple[float, float]] = []
 
-    async def on_post(data: dict[str, Any]) -> None:
+    def on_post(data: dict[str, Any]) -> None:
         arrivals.append((float(data["body"].split(" ", 1)[0]), time.time()))
 
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     connected: list[tuple[Any, Client]] = []
     for client in clients:
-        sio = socketio.AsyncClient(reconnection=False)
+        sio = LeanClient(session)
         sio.on("post:new", on_post)
-        await sio.connect(client.url, transports=["websocket"], auth=client.auth, wait_timeout=30)
-        ack = await sio.call("room:join", {"room_id": client.room_id}, timeout=30)
+        await sio.connect(client.url, client.auth)
+        ack = await sio.call("room:join", {"room_id": client.room_id})
         assert ack["ok"], ack
         connected.append((sio, client))
     conn.send("ready")
@@ -138,10 +142,13 @@ async def _work(clients: list[Client], conn: Any) -> None:
         await asyncio.gather(
             *(_send(s, c, start_at, seconds, rate, sent) for s, c in connected if c.sends)
         )
+        # A worker may hold no sender: it still listens for the whole phase.
+        await asyncio.sleep(max(0.0, start_at + seconds - time.time()))
         await asyncio.sleep(1.5)  # the last deliveries land
         conn.send((sent[0], list(arrivals)))
     for sio, _ in connected:
         await sio.disconnect()
+    await session.close()
 
 
 def worker(clients: list[Client], conn: Any) -> None:
@@ -229,15 +236,29 @@ def main() -> None:
     found = binaries()
     if found is None:
         raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql)")
-    pg, redis = PgServer(found), RedisServer()
+    # moto accepts any credentials; the nodes' blobs go to its bucket (a cluster keeps none on
+    # local disk), though chat stores none.
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
+    pg, redis, moto = PgServer(found), RedisServer(), MotoServer()
     pg.start()
     redis.start()
+    moto.start()
     engines = [redis.process.pid] if redis.process else []
     engines += [int((pg.data / "postmaster.pid").read_text().split()[0])]
     loads: dict[str, Load] = {}
     try:
         with tempfile.TemporaryDirectory() as data_dir:
-            cluster = {"redis_url": redis.url, "secret_key": SECRET_KEY, "rate_events": "1000"}
+            cluster = {
+                "redis_url": redis.url,
+                "secret_key": SECRET_KEY,
+                "rate_events": "1000",
+                "s3_bucket": moto.bucket(),
+                "s3_endpoint": moto.url,
+                "s3_path_style": "true",
+                "s3_region": "us-east-1",
+            }
 
             def nodes(name: str, count: int) -> tuple[list[Server], list[Any]]:
                 url = asyncio.run(_fresh(pg))
@@ -297,6 +318,7 @@ def main() -> None:
             load.close()
         redis.stop()
         pg.stop()
+        moto.stop()
 
 
 def report(loads: dict[str, Load], args: Any) -> None:
