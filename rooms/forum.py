@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rooms import markdown
@@ -12,7 +12,7 @@ from rooms.forum_writes import add_post, write_thread
 from rooms.models import User, iso
 from rooms.policy import Action, may, require
 from rooms.rooms import Rooms
-from rooms.store.db import Row, Store, Tx
+from rooms.store.db import Reader, Row, Store, Tx
 from rooms.text import lines, one_line
 
 MAX_TITLE = 200
@@ -145,27 +145,46 @@ class Forum:
     ) -> dict[str, Any]:
         """Add a post to a thread; a locked thread or a teachers-only chat refuses members."""
         body = check_body(body, limit)
-        target = await self._write_target(user, thread_id=thread_id)
-        return await add_post(self.db, target["id"], target["room_id"], user, body, self.clock)
+        return await add_post(
+            self.db, self._target(user, thread_id=thread_id), user, body, self.clock
+        )
 
     async def chat(
         self, user: User, room_id: str, body: str, thread_id: str | None = None
     ) -> dict[str, Any]:
         """A chat message: a post in the room's chat thread (or in `thread_id` of that room)."""
         body = check_body(body, MAX_CHAT)
-        target = await self._write_target(user, room_id=room_id, thread_id=thread_id)
-        return await add_post(self.db, target["id"], room_id, user, body, self.clock)
+        target = self._target(user, room_id=room_id, thread_id=thread_id)
+        return await add_post(self.db, target, user, body, self.clock)
 
     async def writable(self, user: User, thread_id: str) -> Row:
         """The thread, once the caller may write in it now (role, lock, chat mode, mute)."""
         return await self._write_target(user, thread_id=thread_id)
 
-    async def _write_target(
+    def _target(
         self, user: User, *, thread_id: str | None = None, room_id: str | None = None
+    ) -> Callable[[Reader], Awaitable[Row]]:
+        """The check of a post's thread (`_write_target`), to run where the post is written."""
+
+        async def check(reader: Reader) -> Row:
+            return await self._write_target(
+                user, thread_id=thread_id, room_id=room_id, reader=reader
+            )
+
+        return check
+
+    async def _write_target(
+        self,
+        user: User,
+        *,
+        thread_id: str | None = None,
+        room_id: str | None = None,
+        reader: Reader | None = None,
     ) -> Row:
         """The thread a post goes to, once the caller may write there: one query on the hot path
-        fetches the thread, the caller's role, the room's chat mode and any mute."""
-        row = await self.db.fetchone(
+        fetches the thread, the caller's role, the room's chat mode and any mute. It reads
+        through `reader` (a transaction) if given, else the store."""
+        row = await (reader or self.db).fetchone(
             "SELECT threads.id, threads.room_id, threads.kind, threads.locked, memberships.role,"
             " rooms.chat_mode, (SELECT MAX(until) FROM mutes WHERE mutes.room_id = threads.room_id"
             "  AND mutes.user_id = ? AND until > ?) AS muted_until"

@@ -8,14 +8,14 @@ takes the room's next sequence number, and its `post:new` event carries that sam
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rooms import markdown
 from rooms.forum_shapes import THREAD_SELECT, thread_json
 from rooms.ids import new_id
 from rooms.models import User, iso
-from rooms.store.db import SEQ, SequencedWrite, Store, Tx
+from rooms.store.db import SEQ, Reader, Row, SequencedWrite, Store, Tx
 
 
 async def write_thread(
@@ -71,17 +71,33 @@ async def write_post(
 
 
 async def add_post(
-    db: Store, thread_id: str, room_id: str, author: User, body: str, clock: Callable[[], float]
+    db: Store,
+    target: Callable[[Reader], Awaitable[Row]],
+    author: User,
+    body: str,
+    clock: Callable[[], float],
 ) -> dict[str, Any]:
-    """A post as a write of its own, once the author's rights and input are checked.
+    """A post as a write of its own, once its input is checked. `target` reads the thread (its
+    `id` and `room_id`) and raises if the author may not write there now; it reads in the
+    post's own transaction where the store can (`Store.write_checked`), so that a mute or a lock
+    committed meanwhile still stops the post.
 
     A post that mentions no one is the hot path of the chat: one `SequencedWrite`, which the
     store may send whole (on PostgreSQL one round trip, its own transaction). Who a post
     mentions is read in the post's transaction, so a mention takes a job."""
     if markdown.mentions(body):
-        return await db.write(lambda tx: write_post(tx, thread_id, room_id, author, body, clock()))
+
+        async def job(tx: Tx) -> dict[str, Any]:
+            thread = await target(tx)
+            return await write_post(tx, thread["id"], thread["room_id"], author, body, clock())
+
+        return await db.write(job)
     html = markdown.render(body)
-    return await db.write_sequenced(post_write(thread_id, room_id, author, body, html, clock(), []))
+
+    def write(thread: Row) -> SequencedWrite:
+        return post_write(thread["id"], thread["room_id"], author, body, html, clock(), [])
+
+    return await db.write_checked(target, write)
 
 
 def post_write(

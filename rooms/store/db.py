@@ -156,6 +156,12 @@ class EventRecorder:
         self.effects.append(effect)
 
 
+class Reader(Protocol):
+    """What reads a row: an open transaction (`Tx`) or the store outside any write."""
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+
 class Tx(Protocol):
     """One job's view of its open transaction; `emit` sequences a room event inside it, `effect`
     records an unsequenced live effect that takes place only if it commits."""
@@ -260,6 +266,16 @@ class Store(Protocol):
     async def write_sequenced(self, write: SequencedWrite) -> dict[str, Any]:
         """Apply `write` as a transaction of its own (see `SequencedWrite`) and return its
         event's payload once it has committed; `LookupError` for an unknown room."""
+        ...
+
+    async def write_checked(
+        self, check: Callable[[Reader], Awaitable[T]], make: Callable[[T], SequencedWrite]
+    ) -> dict[str, Any]:
+        """Apply the write that `make` builds from what `check` read (`check` raises when the
+        write may not happen), and return its event's payload once committed. SQLite reads in
+        the write's own transaction, so nothing committed between the check and the write
+        slips past the check, at no cost: the job runs in the writer's thread. PostgreSQL
+        reads first and sends the write whole: two round trips, where a job would cost four."""
         ...
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

@@ -32,6 +32,7 @@ from rooms.store.db import (
     CommitListener,
     Dialect,
     EventRecorder,
+    Reader,
     RoomEvent,
     Row,
     SequencedWrite,
@@ -330,6 +331,12 @@ class PostgresStore:
         for listener in self._listeners:
             listener(commit)
         return payload
+
+    async def write_checked(
+        self, check: Callable[[Reader], Awaitable[T]], make: Callable[[T], SequencedWrite]
+    ) -> dict[str, Any]:
+        """`check` on the latest commit, then the write it allows as one statement."""
+        return await self.write_sequenced(make(await check(self)))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, if any."""

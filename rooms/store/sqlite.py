@@ -32,6 +32,7 @@ from rooms.store.db import (
     Dialect,
     EventRecorder,
     Job,
+    Reader,
     RoomEvent,
     Row,
     SequencedWrite,
@@ -186,6 +187,16 @@ class SqliteStore:
     async def write_sequenced(self, write: SequencedWrite) -> dict[str, Any]:
         """Apply `write` as a job of the next transaction (group commit gathers it with others)."""
         return await self.write(lambda tx: tx.sequenced(write))
+
+    async def write_checked(
+        self, check: Callable[[Reader], Awaitable[T]], make: Callable[[T], SequencedWrite]
+    ) -> dict[str, Any]:
+        """`check` and the write it allows, as one job of the next transaction."""
+
+        async def job(tx: Tx) -> dict[str, Any]:
+            return await tx.sequenced(make(await check(tx)))
+
+        return await self.write(job)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, if any."""

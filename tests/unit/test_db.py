@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from rooms.effects import LiveEffect, RoomDeleted
-from rooms.store.db import SEQ, Commit, RoomEvent, SequencedWrite, Store, Tx, UniqueViolation
+from rooms.store.db import (
+    SEQ,
+    Commit,
+    Reader,
+    RoomEvent,
+    SequencedWrite,
+    Store,
+    Tx,
+    UniqueViolation,
+)
 from rooms.store.postgres import PostgresStore
 from rooms.store.sqlite import SqliteStore, migrate
 from tests.pg import PgServer
@@ -240,3 +249,36 @@ async def test_a_refused_sequenced_write_leaves_no_row_and_no_hole(new_store: Fa
     await db.close()
     assert after["room_seq"] == 2
     assert counts is not None and tuple(counts) == (2, 2)
+
+
+async def test_a_checked_write_is_made_from_its_check_and_only_if_it_passes(
+    new_store: Factory, store: str
+) -> None:
+    db = new_store()
+    await db.open()
+    await _room_with_a_thread(db)
+
+    async def unlocked(reader: Reader) -> str:
+        row = await reader.fetchone("SELECT locked FROM threads WHERE id = 't'")
+        if row is None or row["locked"]:
+            raise PermissionError("locked")
+        return "checked"
+
+    made = await db.write_checked(unlocked, _post)
+    lock = db.write(lambda tx: tx.execute("UPDATE threads SET locked = 1 WHERE id = 't'"))
+    if store == "sqlite":
+        # The check runs in the write's own transaction, after every write queued before it:
+        # a lock on its way (a teacher's, a mute) stops the post even if not yet committed.
+        locking = asyncio.ensure_future(lock)
+        await asyncio.sleep(0)  # the lock is queued first
+        with pytest.raises(PermissionError):
+            await db.write_checked(unlocked, _post)
+        await locking
+    else:
+        await lock
+        with pytest.raises(PermissionError):
+            await db.write_checked(unlocked, _post)
+    posts = await db.fetchall("SELECT id, seq FROM posts")
+    await db.close()
+    assert made["id"] == "checked" and made["room_seq"] == 1
+    assert [tuple(row) for row in posts] == [("checked", 1)]
