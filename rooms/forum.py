@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from rooms import markdown
@@ -145,46 +146,33 @@ class Forum:
     ) -> dict[str, Any]:
         """Add a post to a thread; a locked thread or a teachers-only chat refuses members."""
         body = check_body(body, limit)
-        return await add_post(
-            self.db, self._target(user, thread_id=thread_id), user, body, self.clock
-        )
+        target = partial(self._write_target, user=user, thread_id=thread_id)
+        return await add_post(self.db, target, user, body, self.clock)
 
     async def chat(
         self, user: User, room_id: str, body: str, thread_id: str | None = None
     ) -> dict[str, Any]:
         """A chat message: a post in the room's chat thread (or in `thread_id` of that room)."""
         body = check_body(body, MAX_CHAT)
-        target = self._target(user, room_id=room_id, thread_id=thread_id)
+        target = partial(self._write_target, user=user, room_id=room_id, thread_id=thread_id)
         return await add_post(self.db, target, user, body, self.clock)
 
     async def writable(self, user: User, thread_id: str) -> Row:
         """The thread, once the caller may write in it now (role, lock, chat mode, mute)."""
-        return await self._write_target(user, thread_id=thread_id)
-
-    def _target(
-        self, user: User, *, thread_id: str | None = None, room_id: str | None = None
-    ) -> Callable[[Reader], Awaitable[Row]]:
-        """The check of a post's thread (`_write_target`), to run where the post is written."""
-
-        async def check(reader: Reader) -> Row:
-            return await self._write_target(
-                user, thread_id=thread_id, room_id=room_id, reader=reader
-            )
-
-        return check
+        return await self._write_target(self.db, user=user, thread_id=thread_id)
 
     async def _write_target(
         self,
-        user: User,
+        reader: Reader,
         *,
+        user: User,
         thread_id: str | None = None,
         room_id: str | None = None,
-        reader: Reader | None = None,
     ) -> Row:
         """The thread a post goes to, once the caller may write there: one query on the hot path
-        fetches the thread, the caller's role, the room's chat mode and any mute. It reads
-        through `reader` (a transaction) if given, else the store."""
-        row = await (reader or self.db).fetchone(
+        fetches the thread, the caller's role, the room's chat mode and any mute. `reader` is
+        the store, or the post's own transaction (`add_post` runs the check there)."""
+        row = await reader.fetchone(
             "SELECT threads.id, threads.room_id, threads.kind, threads.locked, memberships.role,"
             " rooms.chat_mode, (SELECT MAX(until) FROM mutes WHERE mutes.room_id = threads.room_id"
             "  AND mutes.user_id = ? AND until > ?) AS muted_until"
