@@ -254,10 +254,7 @@ def main() -> None:
                 "redis_url": redis.url,
                 "secret_key": SECRET_KEY,
                 "rate_events": "1000",
-                "s3_bucket": moto.bucket(),
-                "s3_endpoint": moto.url,
-                "s3_path_style": "true",
-                "s3_region": "us-east-1",
+                **moto.node_settings(),
             }
 
             def nodes(name: str, count: int) -> tuple[list[Server], list[Any]]:

@@ -164,6 +164,15 @@ class MotoServer:
         self.client().create_bucket(Bucket=name)
         return name
 
+    def node_settings(self) -> dict[str, str]:
+        """A new, empty bucket as a node's `TWINROOMS_S3_*` settings (lower-case names)."""
+        return {
+            "s3_bucket": self.bucket(),
+            "s3_endpoint": self.url,
+            "s3_path_style": "true",
+            "s3_region": "us-east-1",
+        }
+
     def keys(self, bucket: str) -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))

@@ -48,8 +48,7 @@ async def start_cluster(
 
     async def start(*, migrated: bool = True, **settings: str) -> Cluster:
         url = await pg_server.fresh(migrated=migrated)
-        s3 = {"s3_bucket": moto.bucket(), "s3_endpoint": moto.url, "s3_path_style": "true"}
-        cluster = Cluster(url, redis, **{**s3, "s3_region": "us-east-1", **settings})
+        cluster = Cluster(url, redis, **{**moto.node_settings(), **settings})
         made.append((cluster, url))
         cluster.start()
         return cluster
