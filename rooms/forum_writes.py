@@ -110,8 +110,8 @@ def post_write(
     mentioned: list[str],
     summary: dict[str, Any] | None = None,
 ) -> SequencedWrite:
-    """A post as data: its row, its thread's count and last number, its mentions' rows, and its
-    `post:new`, all under the room's next sequence number (`SEQ`)."""
+    """A post as data: its row, its mentions' rows and its `post:new`, all under the room's next
+    sequence number (`SEQ`). Its thread's count and last number follow from the row (triggers)."""
     post_id = new_id()
     statements: list[tuple[str, tuple[Any, ...]]] = [
         (
@@ -119,17 +119,13 @@ def post_write(
             " summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (post_id, room_id, thread_id, SEQ, author.id, body, html, now, _json(summary)),
         ),
-        (
-            "UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = ?",
-            (SEQ, thread_id),
+        *(
+            (
+                "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
+                (post_id, user_id, room_id, now),
+            )
+            for user_id in mentioned
         ),
-    ]
-    statements += [
-        (
-            "INSERT INTO mentions (post_id, user_id, room_id, created_at) VALUES (?, ?, ?, ?)",
-            (post_id, user_id, room_id, now),
-        )
-        for user_id in mentioned
     ]
     post = {
         "id": post_id,

@@ -149,9 +149,6 @@ class Moderation:
                 (self.clock(), user.id, post_id),
             )
             await self._resolve_reports(tx, post_id, user, "deleted")
-            await tx.execute(
-                "UPDATE threads SET post_count = post_count - 1 WHERE id = ?", (post["thread_id"],)
-            )
             if not own:
                 await audit(
                     tx, post["room_id"], user, "post_delete", "post", post_id, body=post["body"]

@@ -80,8 +80,10 @@ class SequencedWrite:
     `SEQ` stands for the room's next sequence number wherever it is one of a statement's
     parameters or a value in `data`. The event's payload is `data` with `SEQ` replaced and
     `room_seq` added, exactly as `Tx.emit` makes it. `statements` (INSERT, UPDATE or DELETE,
-    without RETURNING) must be independent of one another: on PostgreSQL they run as parts of
-    one statement, and no part sees the rows another part writes.
+    without RETURNING) must be independent of one another and of other writes to the room: on
+    PostgreSQL they run as parts of one statement, with those of the room's writes sent at the
+    same time, and no part sees the rows another part writes, nor may two parts change one row
+    (a count shared by several writes, such as a thread's, is a trigger's work).
     """
 
     room_id: str

@@ -1,8 +1,10 @@
 """The PostgreSQL store: several nodes share one database through an asyncpg pool.
 
 Each job runs in a transaction of its own (READ COMMITTED) on a connection of the pool; there is no
-group commit. Batched jobs would hold row locks of several rooms in one transaction, two nodes
-batching in different orders would deadlock, and PostgreSQL would then abort the whole batch.
+group commit across rooms. Batched jobs would hold row locks of several rooms in one transaction,
+two nodes batching in different orders would deadlock, and PostgreSQL would then abort the whole
+batch. Sequenced writes of one room that wait together go as one statement (`write_sequenced`): it
+locks that room's row only.
 What SQLite's single writer made safe, a job makes safe here by locking first: `next_seq` (the
 room's row, `UPDATE ... RETURNING`) or the target row, before it checks and writes.
 
@@ -81,15 +83,20 @@ def placeholders(sql: str) -> str:
     return "".join(out)
 
 
-# In a sequenced write's statement: the number its first part took from the room's row.
-SEQ_VALUE = "(SELECT last_seq FROM twinrooms_seq)"
-SEQ_TEXT = "(SELECT CAST(last_seq AS TEXT) FROM twinrooms_seq)"
+MAX_BATCH = 16  # the most writes of one room that go as one statement
+
+
+def _seq_value(back: int, *, text: bool = False) -> str:
+    """In a sequenced statement: the number `back` places before the last one its first part
+    took (or holds), as a subquery of that part."""
+    value = f"last_seq - {back}" if back else "last_seq"
+    return f"(SELECT {f'CAST({value} AS TEXT)' if text else value} FROM twinrooms_seq)"
 
 
 @lru_cache(maxsize=1024)
-def _numbered(sql: str, is_seq: tuple[bool, ...], first: int) -> str:
+def _numbered(sql: str, is_seq: tuple[bool, ...], first: int, seq_value: str) -> str:
     """`sql` with its `?` numbered from `$first` on, those whose parameter is `SEQ` (`is_seq`)
-    replaced by the sequence number's subquery and not counted."""
+    replaced by `seq_value` (the write's number, a subquery) and not counted."""
     out: list[str] = []
     quote = ""
     index, number = 0, first
@@ -101,7 +108,7 @@ def _numbered(sql: str, is_seq: tuple[bool, ...], first: int) -> str:
             quote = char
         elif char == "?":
             if is_seq[index]:
-                out.append(SEQ_VALUE)
+                out.append(seq_value)
             else:
                 out.append(f"${number}")
                 number += 1
@@ -112,35 +119,43 @@ def _numbered(sql: str, is_seq: tuple[bool, ...], first: int) -> str:
 
 
 def sequenced_statement(
-    write: SequencedWrite, now: float, seq: int | None = None
+    writes: Sequence[SequencedWrite], now: float, seq: int | None = None
 ) -> tuple[str, list[Any]]:
-    """`write` as one statement and its parameters: a data-modifying CTE whose first part takes
-    the room's next sequence number (`UPDATE ... RETURNING`, under the room's row lock; or holds
-    `seq`, taken earlier in the transaction), and whose other parts, the write's statements and
-    the event's row, read it from the first.
+    """`writes`, all in one room, as one statement and its parameters: a data-modifying CTE
+    whose first part takes the room's next `len(writes)` numbers (`UPDATE ... RETURNING`, under
+    the room's row lock; or holds `seq`, taken earlier in the transaction, for one write), and
+    whose other parts, each write's statements and event row, read the write's number from the
+    first. The statement returns the last number taken.
 
-    The event's text is made in the statement from pieces of its JSON cut where the number
-    goes, so that it is byte for byte what `PostgresTx.record` would store."""
-    params: list[Any] = [write.room_id]
+    An event's text is made in the statement from pieces of its JSON cut where the number goes,
+    so that it is byte for byte what `PostgresTx.record` would store."""
+    params: list[Any] = [writes[0].room_id]
 
     def bind(value: Any) -> str:
         params.append(value)
         return f"${len(params)}"
 
     if seq is None:
-        first = "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq"
+        first = (
+            f"UPDATE rooms SET last_seq = last_seq + {len(writes)} WHERE id = $1 RETURNING last_seq"
+        )
     else:
+        assert len(writes) == 1, "a number taken earlier is one write's"
         first = f"SELECT CAST({bind(seq)} AS BIGINT) AS last_seq"
     parts = [f"twinrooms_seq AS ({first})"]
-    for sql, args in write.statements:
-        is_seq = tuple(arg is SEQ for arg in args)
-        parts.append(f"w{len(parts)} AS ({_numbered(sql, is_seq, len(params) + 1)})")
-        params.extend(arg for arg in args if arg is not SEQ)
-    data = f" || {SEQ_TEXT} || ".join(bind(piece) for piece in _json_pieces(write.data))
-    parts.append(
-        f"w{len(parts)} AS (INSERT INTO room_events (room_id, seq, event, data, created_at)"
-        f" VALUES ($1, {SEQ_VALUE}, {bind(write.event)}, {data}, {bind(now)}))"
-    )
+    for index, write in enumerate(writes):
+        back = len(writes) - 1 - index
+        for sql, args in write.statements:
+            is_seq = tuple(arg is SEQ for arg in args)
+            numbered = _numbered(sql, is_seq, len(params) + 1, _seq_value(back))
+            parts.append(f"w{len(parts)} AS ({numbered})")
+            params.extend(arg for arg in args if arg is not SEQ)
+        number_text = f" || {_seq_value(back, text=True)} || "
+        data = number_text.join(bind(piece) for piece in _json_pieces(write.data))
+        parts.append(
+            f"w{len(parts)} AS (INSERT INTO room_events (room_id, seq, event, data, created_at)"
+            f" VALUES ($1, {_seq_value(back)}, {bind(write.event)}, {data}, {bind(now)}))"
+        )
     return f"WITH {', '.join(parts)} SELECT last_seq FROM twinrooms_seq", params
 
 
@@ -230,16 +245,27 @@ class PostgresTx(EventRecorder):
     async def sequenced(self, write: SequencedWrite) -> dict[str, Any]:
         """Apply `write` in this transaction: the number first (`LookupError` for an unknown
         room), then its statements and event row together, in one more round trip."""
-        return await self._sequenced(write, await self.next_seq(write.room_id))
+        seq = await self.next_seq(write.room_id)
+        [event] = await run_sequenced(self.conn, [write], self.clock(), seq)
+        self.events.append(event)
+        return event.data
 
-    async def _sequenced(self, write: SequencedWrite, seq: int | None) -> dict[str, Any]:
-        sql, params = sequenced_statement(write, self.clock(), seq)
-        row = await self.fetchone(sql, params)
-        assert row is not None
-        taken = int(row[0])
-        payload: dict[str, Any] = {**with_seq(write.data, taken), "room_seq": taken}
-        self.events.append(RoomEvent(write.room_id, taken, write.event, payload))
-        return payload
+
+async def run_sequenced(
+    conn: asyncpg.Connection, writes: list[SequencedWrite], now: float, seq: int | None = None
+) -> list[RoomEvent]:
+    """Run `writes` (one room's) as one statement (`sequenced_statement`) on `conn`; their
+    events, in order."""
+    sql, params = sequenced_statement(writes, now, seq)
+    try:
+        last = int(await conn.fetchval(sql, *params))
+    except asyncpg.UniqueViolationError as exc:
+        raise UniqueViolation(str(exc)) from exc
+    events = []
+    for number, write in enumerate(writes, start=last - len(writes) + 1):
+        payload = {**with_seq(write.data, number), "room_seq": number}
+        events.append(RoomEvent(write.room_id, number, write.event, payload))
+    return events
 
 
 class _Connection(asyncpg.Connection):
@@ -255,6 +281,10 @@ class _Connection(asyncpg.Connection):
         return ""
 
 
+# A sequenced write waiting for its room's turn, and the future its caller awaits.
+_Waiting = tuple[SequencedWrite, "asyncio.Future[dict[str, Any]]"]
+
+
 class PostgresStore:
     """The shared store on PostgreSQL: a pool, one READ COMMITTED transaction per job."""
 
@@ -265,6 +295,8 @@ class PostgresStore:
         self.clock = clock
         self._pool: asyncpg.Pool | None = None
         self._listeners: list[CommitListener] = []
+        self._waiting: dict[str, list[_Waiting]] = {}  # per room, while its writes drain
+        self._drains: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         """Open the pool and apply pending migrations (once, whichever node gets there first)."""
@@ -284,7 +316,8 @@ class PostgresStore:
             raise
 
     async def close(self) -> None:
-        """Close the pool once the jobs under way have finished."""
+        """Close the pool once the jobs and writes under way have finished."""
+        await asyncio.gather(*self._drains, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -312,25 +345,84 @@ class PostgresStore:
     async def write_sequenced(self, write: SequencedWrite) -> dict[str, Any]:
         """Apply `write` as one statement outside any transaction block: PostgreSQL commits it
         on its own, so it costs one round trip (a job: BEGIN, one per statement, COMMIT), and
-        the room's row stays locked only while the statement runs in the server."""
+        the room's row stays locked only while the statement runs in the server.
+
+        A room's writes leave this node one statement at a time, and those that gather in the
+        meantime go together as the next one (`MAX_BATCH` at most): under load a room's posts
+        share round trips and commits, as SQLite's group commit lets them share, while each
+        statement still locks the row of one room only, so that nodes never wait on each other
+        in a cycle. A statement that fails is tried again write by write: a bad write fails
+        only itself."""
+        assert self._pool is not None
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        waiting = self._waiting.get(write.room_id)
+        if waiting is None:
+            waiting = self._waiting[write.room_id] = []
+            drain = asyncio.create_task(self._drain(write.room_id, waiting))
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+        waiting.append((write, done))
+        return await done
+
+    async def _drain(self, room_id: str, waiting: list[_Waiting]) -> None:
+        """Write the room's waiting writes, a batch at a time, until none is left."""
+        batch: list[_Waiting] = []
+        try:
+            while waiting:
+                batch = waiting[:MAX_BATCH]
+                del waiting[:MAX_BATCH]
+                await self._settle(batch)
+        finally:
+            del self._waiting[room_id]
+            for _, done in batch + waiting:  # only if the drain itself was stopped
+                if not done.done():
+                    done.set_exception(Unavailable())
+
+    async def _settle(self, batch: list[_Waiting]) -> None:
+        """Apply `batch` as one statement, else write by write, and give each write its outcome."""
+        writes = [write for write, _ in batch]
+        outcomes: Sequence[dict[str, Any] | Exception]
+        try:
+            outcomes = await self._apply(writes)
+        except Unavailable:
+            outcomes = [Unavailable() for _ in writes]
+        except Exception as exc:
+            outcomes = [exc] if len(writes) == 1 else [await self._alone(w) for w in writes]
+        for (_, done), outcome in zip(batch, outcomes, strict=True):
+            if done.done():  # its caller has gone; the write stands
+                continue
+            if isinstance(outcome, Exception):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+
+    async def _alone(self, write: SequencedWrite) -> dict[str, Any] | Exception:
+        try:
+            [payload] = await self._apply([write])
+        except Exception as exc:
+            return exc
+        return payload
+
+    async def _apply(self, writes: list[SequencedWrite]) -> list[dict[str, Any]]:
+        """Run one statement of `writes` and hand its events to the commit listeners."""
         assert self._pool is not None
         try:
             async with self._pool.acquire() as conn:
-                tx = PostgresTx(conn, self.clock)
                 try:
-                    payload = await tx._sequenced(write, None)
+                    events = await run_sequenced(conn, writes, self.clock())
                 except asyncpg.NotNullViolationError:
                     # With no room row there is no number: its parts got NULL (and nothing
                     # was written). Any other cause is a bug and stays what it is.
-                    if await conn.fetchval("SELECT 1 FROM rooms WHERE id = $1", write.room_id):
+                    room_id = writes[0].room_id
+                    if await conn.fetchval("SELECT 1 FROM rooms WHERE id = $1", room_id):
                         raise
-                    raise LookupError(write.room_id) from None
+                    raise LookupError(room_id) from None
         except GONE as exc:
             raise _unavailable(exc) from exc
-        commit = Commit(tx.events, tx.effects)
+        commit = Commit(events, [])
         for listener in self._listeners:
             listener(commit)
-        return payload
+        return [event.data for event in events]
 
     async def write_checked(
         self, check: Callable[[Reader], Awaitable[T]], make: Callable[[T], SequencedWrite]

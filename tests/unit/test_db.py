@@ -190,7 +190,6 @@ def _post(post_id: str, room_id: str = "r") -> SequencedWrite:
                 " VALUES (?, ?, 't', ?, 'u', '?', 'h', ?)",
                 (post_id, room_id, SEQ, 0),
             ),
-            ("UPDATE threads SET post_count = post_count + 1, last_seq = ? WHERE id = 't'", (SEQ,)),
         ),
     )
 
@@ -199,9 +198,10 @@ async def test_sequenced_writes_are_gapless_and_store_what_emit_would(new_store:
     db = new_store()
     await db.open()
     await _room_with_a_thread(db)
-    committed: list[RoomEvent] = []
-    db.on_commit(lambda commit: committed.extend(commit.events))
+    commits: list[Commit] = []
+    db.on_commit(commits.append)
     payloads = await asyncio.gather(*(db.write_sequenced(_post(f"p{i}")) for i in range(40)))
+    together = len(commits)
     in_jobs = await asyncio.gather(
         *(db.write(lambda tx, i=i: tx.sequenced(_post(f"q{i}"))) for i in range(5))
     )
@@ -225,7 +225,8 @@ async def test_sequenced_writes_are_gapless_and_store_what_emit_would(new_store:
     assert [(row["seq"], row["data"]) for row in events] == [
         (seq, json.dumps(by_seq[seq], separators=(",", ":"))) for seq in sorted(by_seq)
     ]
-    assert sorted(e.seq for e in committed) == list(range(1, 46))
+    assert sorted(e.seq for commit in commits for e in commit.events) == list(range(1, 46))
+    assert together < 40  # the store sent writes waiting together as one (group commit, batch)
     assert thread is not None and tuple(thread) == (45, 45)
 
 
@@ -249,6 +250,34 @@ async def test_a_refused_sequenced_write_leaves_no_row_and_no_hole(new_store: Fa
     await db.close()
     assert after["room_seq"] == 2
     assert counts is not None and tuple(counts) == (2, 2)
+
+
+async def test_writes_sent_together_keep_their_order_and_a_bad_one_fails_alone(
+    new_store: Factory,
+) -> None:
+    db = new_store()
+    await db.open()
+    await _room_with_a_thread(db)
+    await db.write_sequenced(_post("taken"))
+    commits: list[Commit] = []
+    db.on_commit(commits.append)
+    writes = [_post(f"p{i}") for i in range(12)]
+    writes[5] = _post("taken")  # fails, and only itself
+    results = await asyncio.gather(
+        *(db.write_sequenced(write) for write in writes), return_exceptions=True
+    )
+    posts = await db.fetchall("SELECT id, seq FROM posts ORDER BY seq")
+    thread = await db.fetchone("SELECT post_count, last_seq FROM threads WHERE id = 't'")
+    await db.close()
+    assert isinstance(results[5], UniqueViolation)
+    written = [result for result in results if isinstance(result, dict)]
+    assert [payload["id"] for payload in written] == [f"p{i}" for i in range(12) if i != 5]
+    assert [payload["room_seq"] for payload in written] == list(range(2, 13))  # in order, no hole
+    assert [(row["id"], row["seq"]) for row in posts][1:] == [
+        (payload["id"], payload["room_seq"]) for payload in written
+    ]
+    assert [event.seq for commit in commits for event in commit.events] == list(range(2, 13))
+    assert thread is not None and tuple(thread) == (12, 12)
 
 
 async def test_a_checked_write_is_made_from_its_check_and_only_if_it_passes(
