@@ -171,17 +171,19 @@ class Forum:
     ) -> Row:
         """The thread a post goes to, once the caller may write there: one query on the hot path
         fetches the thread, the caller's role, the room's chat mode and any mute. `reader` is
-        the store, or the post's own transaction (`add_post` runs the check there)."""
+        the store, or the post's own transaction (`add_post` runs the check there). The query
+        holds no time, so that the same check reads the same row until something changes (the
+        PostgreSQL store remembers it, `Store.write_checked`): a mute's end is compared here."""
         row = await reader.fetchone(
             "SELECT threads.id, threads.room_id, threads.kind, threads.locked, memberships.role,"
             " rooms.chat_mode, (SELECT MAX(until) FROM mutes WHERE mutes.room_id = threads.room_id"
-            "  AND mutes.user_id = ? AND until > ?) AS muted_until"
+            "  AND mutes.user_id = ?) AS muted_until"
             " FROM threads JOIN rooms ON rooms.id = threads.room_id"
             " LEFT JOIN memberships ON memberships.room_id = threads.room_id"
             "  AND memberships.user_id = ?"
             " WHERE threads.deleted_at IS NULL AND (threads.id = ? OR (CAST(? AS TEXT) IS NULL"
             "  AND threads.room_id = ? AND threads.kind = 'chat'))",
-            (user.id, self.clock(), user.id, thread_id, thread_id, room_id),
+            (user.id, user.id, thread_id, thread_id, room_id),
         )
         if row is None or row["role"] is None or room_id not in (None, row["room_id"]):
             raise NotFound("room" if thread_id is None else "thread", thread_id or room_id or "")
@@ -193,7 +195,7 @@ class Forum:
             raise Forbidden(
                 "Only teachers can write in the chat right now.", reason="chat_teachers_only"
             )
-        if row["muted_until"] is not None:
+        if row["muted_until"] is not None and row["muted_until"] > self.clock():
             raise self._muted(row["muted_until"])
         return row
 

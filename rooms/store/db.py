@@ -277,7 +277,9 @@ class Store(Protocol):
         write may not happen), and return its event's payload once committed. SQLite reads in
         the write's own transaction, so nothing committed between the check and the write
         slips past the check, at no cost: the job runs in the writer's thread. PostgreSQL
-        reads first and sends the write whole: two round trips, where a job would cost four."""
+        answers a read the check made before from memory and sends the write whole, guarded by
+        that read (one round trip, where a job would cost four); `check` must be a function of
+        what it reads and of the time, and may run again."""
         ...
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

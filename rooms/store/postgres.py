@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -118,14 +119,27 @@ def _numbered(sql: str, is_seq: tuple[bool, ...], first: int, seq_value: str) ->
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class Recalled:
+    """A read that a check made before (`write_checked`), and the row it returned (`None`: none)."""
+
+    sql: str
+    params: tuple[Any, ...]
+    row: tuple[Any, ...] | None
+
+
 def sequenced_statement(
-    writes: Sequence[SequencedWrite], now: float, seq: int | None = None
+    writes: Sequence[SequencedWrite],
+    now: float,
+    seq: int | None = None,
+    guards: Sequence[Recalled] = (),
 ) -> tuple[str, list[Any]]:
     """`writes`, all in one room, as one statement and its parameters: a data-modifying CTE
     whose first part takes the room's next `len(writes)` numbers (`UPDATE ... RETURNING`, under
     the room's row lock; or holds `seq`, taken earlier in the transaction, for one write), and
     whose other parts, each write's statements and event row, read the write's number from the
-    first. The statement returns the last number taken.
+    first. The statement returns the last number taken. With `guards`, the numbers are taken,
+    and so anything written, only if each of those reads still returns the row it returned.
 
     An event's text is made in the statement from pieces of its JSON cut where the number goes,
     so that it is byte for byte what `PostgresTx.record` would store."""
@@ -136,10 +150,13 @@ def sequenced_statement(
         return f"${len(params)}"
 
     if seq is None:
+        still = "".join(f" AND {_guard(recalled, params)}" for recalled in guards)
         first = (
-            f"UPDATE rooms SET last_seq = last_seq + {len(writes)} WHERE id = $1 RETURNING last_seq"
+            f"UPDATE rooms SET last_seq = last_seq + {len(writes)} WHERE id = $1{still}"
+            " RETURNING last_seq"
         )
     else:
+        assert not guards, "a job's own reads need no guard"
         assert len(writes) == 1, "a number taken earlier is one write's"
         first = f"SELECT CAST({bind(seq)} AS BIGINT) AS last_seq"
     parts = [f"twinrooms_seq AS ({first})"]
@@ -157,6 +174,25 @@ def sequenced_statement(
             f" VALUES ($1, {_seq_value(back)}, {bind(write.event)}, {data}, {bind(now)}))"
         )
     return f"WITH {', '.join(parts)} SELECT last_seq FROM twinrooms_seq", params
+
+
+def _guard(recalled: Recalled, params: list[Any]) -> str:
+    """A condition true while `recalled`'s read returns (first) the row it returned, its
+    parameters and the row's values appended to `params`. Each value is compared with its
+    column (`IS NOT DISTINCT FROM`, so NULL matches NULL), which also gives it its type."""
+    sql = _numbered(recalled.sql, (False,) * len(recalled.params), len(params) + 1, "")
+    params.extend(recalled.params)
+    if recalled.row is None:
+        return f"NOT EXISTS (SELECT 1 FROM ({sql}) AS g)"
+    columns = [f"c{index}" for index in range(len(recalled.row))]
+    same = []
+    for column, value in zip(columns, recalled.row, strict=True):
+        params.append(value)
+        same.append(f"g.{column} IS NOT DISTINCT FROM ${len(params)}")
+    return (
+        f"EXISTS (SELECT 1 FROM (SELECT * FROM ({sql}) AS q LIMIT 1) AS g({', '.join(columns)})"
+        f" WHERE {' AND '.join(same)})"
+    )
 
 
 def _json_pieces(data: dict[str, Any]) -> list[str]:
@@ -252,15 +288,28 @@ class PostgresTx(EventRecorder):
 
 
 async def run_sequenced(
-    conn: asyncpg.Connection, writes: list[SequencedWrite], now: float, seq: int | None = None
+    conn: asyncpg.Connection,
+    writes: list[SequencedWrite],
+    now: float,
+    seq: int | None = None,
+    guards: Sequence[Recalled] = (),
 ) -> list[RoomEvent]:
     """Run `writes` (one room's) as one statement (`sequenced_statement`) on `conn`; their
-    events, in order."""
-    sql, params = sequenced_statement(writes, now, seq)
+    events, in order. `LookupError` for an unknown room, `_Stale` when a guard failed."""
+    sql, params = sequenced_statement(writes, now, seq, guards)
     try:
         last = int(await conn.fetchval(sql, *params))
     except asyncpg.UniqueViolationError as exc:
         raise UniqueViolation(str(exc)) from exc
+    except asyncpg.NotNullViolationError:
+        # No number was taken: its parts got NULL, and nothing was written. Either a guard
+        # failed or there is no such room; any other cause is a bug and stays what it is.
+        if guards:
+            raise _Stale() from None
+        room_id = writes[0].room_id
+        if await conn.fetchval("SELECT 1 FROM rooms WHERE id = $1", room_id):
+            raise
+        raise LookupError(room_id) from None
     events = []
     for number, write in enumerate(writes, start=last - len(writes) + 1):
         payload = {**with_seq(write.data, number), "room_seq": number}
@@ -281,8 +330,46 @@ class _Connection(asyncpg.Connection):
         return ""
 
 
-# A sequenced write waiting for its room's turn, and the future its caller awaits.
-_Waiting = tuple[SequencedWrite, "asyncio.Future[dict[str, Any]]"]
+RECALL = 10_000  # the checks' reads a store remembers (`write_checked`)
+
+
+class _Stale(Exception):
+    """A write's guard failed: a read its check made before no longer returns the same row."""
+
+
+@dataclass
+class _Waiting:
+    """A sequenced write waiting for its room's turn, with its guards and its caller's future."""
+
+    write: SequencedWrite
+    guards: tuple[Recalled, ...]
+    done: asyncio.Future[dict[str, Any]]
+
+
+class _Recall:
+    """The reader a check is given: it serves a read the store remembers (`recall`) from memory,
+    noting it in `recalled`, and remembers what it reads afresh."""
+
+    def __init__(self, store: PostgresStore, *, recall: bool) -> None:
+        self.store, self.recall = store, recall
+        self.recalled: list[Recalled] = []
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        memory = self.store._recalled
+        key = (sql, tuple(params))
+        if self.recall and key in memory:
+            memory.move_to_end(key)
+            row = memory[key]
+            self.recalled.append(Recalled(sql, key[1], None if row is None else tuple(row)))
+            return row
+        row = await self.store.fetchone(sql, params)
+        memory[key] = row
+        if len(memory) > RECALL:
+            memory.popitem(last=False)
+        return row
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self.store.fetchall(sql, params)  # not remembered: always afresh
 
 
 class PostgresStore:
@@ -297,6 +384,7 @@ class PostgresStore:
         self._listeners: list[CommitListener] = []
         self._waiting: dict[str, list[_Waiting]] = {}  # per room, while its writes drain
         self._drains: set[asyncio.Task[None]] = set()
+        self._recalled: OrderedDict[tuple[str, tuple[Any, ...]], Row | None] = OrderedDict()
 
     async def open(self) -> None:
         """Open the pool and apply pending migrations (once, whichever node gets there first)."""
@@ -353,6 +441,44 @@ class PostgresStore:
         statement still locks the row of one room only, so that nodes never wait on each other
         in a cycle. A statement that fails is tried again write by write: a bad write fails
         only itself."""
+        return await self._sequence(write, ())
+
+    async def write_checked(
+        self, check: Callable[[Reader], Awaitable[T]], make: Callable[[T], SequencedWrite]
+    ) -> dict[str, Any]:
+        """`check`, then the write it allows as one statement (`write_sequenced`).
+
+        The store remembers the rows its checks read (the last `RECALL` reads). When a check
+        makes a read again, it is given the remembered row, and the write goes with that read
+        as a guard: the statement takes its number, and so writes anything, only if the read
+        still returns that row. A check made again, the chat's every message, then costs no
+        round trip of its own, and anything committed since that changes its rows (a mute, a
+        lock, a removal, from any node) sends it back to read afresh: as a refusal on a
+        remembered row does, since that row may be old."""
+        try:
+            return await self._checked(check, make, recall=True)
+        except _Stale:
+            return await self._checked(check, make, recall=False)
+
+    async def _checked(
+        self,
+        check: Callable[[Reader], Awaitable[T]],
+        make: Callable[[T], SequencedWrite],
+        *,
+        recall: bool,
+    ) -> dict[str, Any]:
+        reader = _Recall(self, recall=recall)
+        try:
+            allowed = await check(reader)
+        except Exception:
+            if reader.recalled:  # refused on a remembered row: ask the database
+                raise _Stale() from None
+            raise
+        return await self._sequence(make(allowed), tuple(reader.recalled))
+
+    async def _sequence(
+        self, write: SequencedWrite, guards: tuple[Recalled, ...]
+    ) -> dict[str, Any]:
         assert self._pool is not None
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiting = self._waiting.get(write.room_id)
@@ -361,7 +487,7 @@ class PostgresStore:
             drain = asyncio.create_task(self._drain(write.room_id, waiting))
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
-        waiting.append((write, done))
+        waiting.append(_Waiting(write, guards, done))
         return await done
 
     async def _drain(self, room_id: str, waiting: list[_Waiting]) -> None:
@@ -374,61 +500,48 @@ class PostgresStore:
                 await self._settle(batch)
         finally:
             del self._waiting[room_id]
-            for _, done in batch + waiting:  # only if the drain itself was stopped
-                if not done.done():
-                    done.set_exception(Unavailable())
+            for pending in batch + waiting:  # only if the drain itself was stopped
+                if not pending.done.done():
+                    pending.done.set_exception(Unavailable())
 
     async def _settle(self, batch: list[_Waiting]) -> None:
         """Apply `batch` as one statement, else write by write, and give each write its outcome."""
-        writes = [write for write, _ in batch]
         outcomes: Sequence[dict[str, Any] | Exception]
         try:
-            outcomes = await self._apply(writes)
+            outcomes = await self._apply(batch)
         except Unavailable:
-            outcomes = [Unavailable() for _ in writes]
+            outcomes = [Unavailable() for _ in batch]
         except Exception as exc:
-            outcomes = [exc] if len(writes) == 1 else [await self._alone(w) for w in writes]
-        for (_, done), outcome in zip(batch, outcomes, strict=True):
-            if done.done():  # its caller has gone; the write stands
+            outcomes = [exc] if len(batch) == 1 else [await self._alone(one) for one in batch]
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.done.done():  # its caller has gone; the write stands
                 continue
             if isinstance(outcome, Exception):
-                done.set_exception(outcome)
+                pending.done.set_exception(outcome)
             else:
-                done.set_result(outcome)
+                pending.done.set_result(outcome)
 
-    async def _alone(self, write: SequencedWrite) -> dict[str, Any] | Exception:
+    async def _alone(self, pending: _Waiting) -> dict[str, Any] | Exception:
         try:
-            [payload] = await self._apply([write])
+            [payload] = await self._apply([pending])
         except Exception as exc:
             return exc
         return payload
 
-    async def _apply(self, writes: list[SequencedWrite]) -> list[dict[str, Any]]:
-        """Run one statement of `writes` and hand its events to the commit listeners."""
+    async def _apply(self, batch: list[_Waiting]) -> list[dict[str, Any]]:
+        """Run one statement of `batch` and hand its events to the commit listeners."""
         assert self._pool is not None
+        writes = [pending.write for pending in batch]
+        guards = [guard for pending in batch for guard in pending.guards]
         try:
             async with self._pool.acquire() as conn:
-                try:
-                    events = await run_sequenced(conn, writes, self.clock())
-                except asyncpg.NotNullViolationError:
-                    # With no room row there is no number: its parts got NULL (and nothing
-                    # was written). Any other cause is a bug and stays what it is.
-                    room_id = writes[0].room_id
-                    if await conn.fetchval("SELECT 1 FROM rooms WHERE id = $1", room_id):
-                        raise
-                    raise LookupError(room_id) from None
+                events = await run_sequenced(conn, writes, self.clock(), guards=guards)
         except GONE as exc:
             raise _unavailable(exc) from exc
         commit = Commit(events, [])
         for listener in self._listeners:
             listener(commit)
         return [event.data for event in events]
-
-    async def write_checked(
-        self, check: Callable[[Reader], Awaitable[T]], make: Callable[[T], SequencedWrite]
-    ) -> dict[str, Any]:
-        """`check` on the latest commit, then the write it allows as one statement."""
-        return await self.write_sequenced(make(await check(self)))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, if any."""

@@ -291,6 +291,40 @@ async def test_a_muted_member_cannot_post_until_unmuted(people: People, room: Ro
     await pupil.call("POST", f"/api/threads/{thread['id']}/posts", {"body": "hi"}, status=201)
 
 
+async def test_a_member_who_has_been_posting_is_stopped_by_each_change_at_once(
+    people: People, room: Room
+) -> None:
+    """The PostgreSQL store answers a repeated check from the rows it read before, and sends
+    the write only if they are still the same: every change in between must still stop it."""
+    owner: Person = room["_owner"]
+    pupil = await join_as_pupil(people, owner, room["id"])
+    thread = await open_thread(owner, room["id"])
+    posts = f"/api/threads/{thread['id']}/posts"
+
+    async def may_post(status: int) -> Any:
+        for _ in range(2):  # a first post, then one checked on what the first read
+            reply = await pupil.call("POST", posts, {"body": "hi"}, status=status)
+        return reply
+
+    await may_post(201)
+    await owner.call("PUT", f"/api/rooms/{room['id']}/mutes/{pupil.id}", {"minutes": 10})
+    assert (await may_post(403))["error"]["reason"] == "muted"
+    await owner.call("PUT", f"/api/rooms/{room['id']}/mutes/{pupil.id}", {"minutes": 0})
+    await may_post(201)
+    await owner.call("PATCH", f"/api/threads/{thread['id']}", {"locked": True})
+    assert (await may_post(403))["error"]["reason"] == "thread_locked"
+    await owner.call("PATCH", f"/api/threads/{thread['id']}", {"locked": False})
+    await may_post(201)
+    await owner.call("PATCH", f"/api/rooms/{room['id']}/members/{pupil.id}", {"role": "guest"})
+    assert (await may_post(403))["error"]["reason"] == "forbidden"
+    await owner.call("PATCH", f"/api/rooms/{room['id']}/members/{pupil.id}", {"role": "member"})
+    await may_post(201)
+    await owner.call("DELETE", f"/api/rooms/{room['id']}/members/{pupil.id}", status=204)
+    await may_post(404)
+    listed = await owner.call("GET", posts)
+    assert len(listed) == 1 + 4 * 2  # the first post, and two each time posting was allowed
+
+
 async def test_reactions_from_the_fixed_set(people: People, room: Room) -> None:
     owner: Person = room["_owner"]
     pupil = await join_as_pupil(people, owner, room["id"])
