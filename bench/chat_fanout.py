@@ -11,8 +11,9 @@ add as little as they can to what is measured), and are measured in the same run
 alternated:
 1. most deliveries per second: each sender keeps a few messages in flight for `--seconds`; the
    best of `--rounds` rounds for each server;
-2. latency at half the bare server's most: senders post at a fixed rate in all (open loop), and
-   every delivery's latency is recorded from the send time carried in the message.
+2. latency at half the bare server's most: senders post at random times at that rate in all (open
+   loop, Poisson arrivals per sender, the same in every round), and every delivery's latency is
+   recorded from the send time carried in the message.
 Prints both servers' figures, the ratios, and the server's CPU per message and per delivery,
 and per message in the event loop's thread alone (the rest is the database's threads).
 With `--database postgresql://...` (an empty database), a third server, Twinrooms on PostgreSQL,
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import random
 import statistics
 import tempfile
 import time
@@ -67,7 +69,9 @@ async def _connect(
     return sio
 
 
-async def _sender(sio: Any, room_id: str, phase: Phase, sent: list[int]) -> None:
+async def _sender(
+    sio: Any, room_id: str, phase: Phase, sent: list[int], rng: random.Random
+) -> None:
     end = phase.start_at + phase.seconds
 
     async def one() -> None:
@@ -76,12 +80,15 @@ async def _sender(sio: Any, room_id: str, phase: Phase, sent: list[int]) -> None
             raise SystemExit(f"a send failed: {ack}")
         sent[0] += 1
 
-    if phase.rate:  # open loop: a fixed rate, acks not awaited before the next send
-        pending, n = [], 0
-        while time.time() < end:
+    if phase.rate:  # open loop: acks not awaited before the next send
+        # Pupils write independently: each sender's messages are a Poisson process at `rate`
+        # (not in step with the others, which would measure how fast a burst of every sender's
+        # message at once drains rather than how long a message takes).
+        pending, at = [], phase.start_at + rng.expovariate(phase.rate)
+        while at < end:
+            await asyncio.sleep(max(0.0, at - time.time()))
             pending.append(asyncio.ensure_future(one()))
-            n += 1
-            await asyncio.sleep(max(0.0, phase.start_at + n / phase.rate - time.time()))
+            at += rng.expovariate(phase.rate)
         await asyncio.gather(*pending)
     else:
 
@@ -109,7 +116,14 @@ async def _work(url: str, rooms: list[Classroom], senders: int, conn: Any) -> No
         arrivals.clear()
         sent = [0]
         await asyncio.sleep(max(0.0, phase.start_at - time.time()))
-        await asyncio.gather(*(_sender(s, r, phase, sent) for s, r, send in clients if send))
+        posting = [(sio, room_id) for sio, room_id, send in clients if send]
+        # the same arrival times in every round and for every server: a seed per sender
+        await asyncio.gather(
+            *(
+                _sender(sio, room_id, phase, sent, random.Random(f"{room_id} {index}"))
+                for index, (sio, room_id) in enumerate(posting)
+            )
+        )
         await _drained(arrivals)
         conn.send((sent[0], list(arrivals)))
     for sio, _, _ in clients:
