@@ -201,17 +201,26 @@ class Hub:
         changes who is online (a second tab or a re-join changes nothing: no broadcast).
 
         The socket enters the channel before the room's mark is read (`Sequencer.watch`), and a
-        reply built after this returns reads the log after both: nothing can fall between."""
+        reply built after this returns reads the log after both: nothing can fall between.
+
+        A removal's effect (`kick`) may run while the socket is on its way in, or not run here at
+        all (a room nobody here watched yet drops its events, and the mark then starts after the
+        removal). So once the socket is in, the membership is read again: either the kick comes
+        after this and finds the socket, or that read comes after the removal's commit."""
         member = await self.services.rooms.member_of(room_id, caller.user.id)
         if member is None:
             raise NotFound("room", room_id)
         await self.enter(caller.sid, room_id)
         try:
             await self.sequencer.watch(room_id, caller.sid)
+            changed = self.presence.add(room_id, caller.sid, member.to_json())
+            still = await self.services.rooms.member_of(room_id, caller.user.id)
         except BaseException:
-            await self.leave_channel(caller.sid, room_id)
+            await self.leave(caller.sid, room_id)
             raise
-        changed = self.presence.add(room_id, caller.sid, member.to_json())
+        if still is None:
+            await self.leave(caller.sid, room_id)
+            raise NotFound("room", room_id)
         self.metrics.rooms_online.set(self.presence.room_count())
         if changed:
             await self.broadcast_presence(room_id)
@@ -254,6 +263,8 @@ class Hub:
         notice = {"room_id": room_id, "action": "remove", "user_id": user_id, "by": by}
         for sid in self.presence.sockets_of(room_id, user_id):
             await self.emit("moderation", notice, to=sid, local=True)
+            await self.leave(sid, room_id)
+        for sid in self.connections.sockets_of(user_id):  # any still on its way in (`join`)
             await self.leave(sid, room_id)
         await self.emit("moderation", notice, room=room_id, local=True)
 

@@ -184,3 +184,33 @@ async def test_a_removal_committed_elsewhere_kicks_before_the_rooms_next_event(
     await server.app[HUB].dispatcher.settled()
     assert [e for e, _ in sockets[pupil.id].items] == ["member:remove", "moderation"]
     assert [u["id"] for u in server.app[HUB].presence.users(room["id"])] == [owner.id]
+
+
+async def test_a_member_removed_while_their_socket_joins_is_never_left_in_the_room(
+    people: People, room: Room, server: TestServer
+) -> None:
+    """The removal's effect finds a member's sockets in the room's presence; a socket still
+    joining (its membership read, not yet in) must not slip past it and stay subscribed."""
+    owner_person: Person = room["_owner"]
+    owner = await user_of(server, owner_person)
+    services = server.app[SERVICES]
+    inboxes = []
+    for step in range(40):  # the removal a little later each time, across the join's steps
+        pupil = await join_as_pupil(people, owner_person, room["id"])
+        sio = await pupil.connect()
+        inboxes.append(Inbox(sio, "post:new"))
+
+        async def join(sio: Any = sio, later: float = step * 0.00002) -> Any:
+            await asyncio.sleep(later)
+            return await sio.call("room:join", {"room_id": room["id"]})
+
+        joined, _ = await asyncio.gather(join(), services.rooms.remove(owner, room["id"], pupil.id))
+        assert joined["ok"] or joined["error"]["code"] == "not_found"
+    watcher = await owner_person.connect()
+    heard = Inbox(watcher, "post:new")
+    await watcher.call("room:join", {"room_id": room["id"]})
+    post = await services.forum.chat(owner, room["id"], "after the removals")
+    await heard.wait_for(lambda _, data: data["id"] == post["id"])
+    assert all(inbox.items == [] for inbox in inboxes)
+    online = server.app[HUB].presence.payload(room["id"])["users"]
+    assert [user["id"] for user in online] == [owner.id]
