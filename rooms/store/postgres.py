@@ -346,30 +346,33 @@ class _Waiting:
     done: asyncio.Future[dict[str, Any]]
 
 
-class _Recall:
-    """The reader a check is given: it serves a read the store remembers (`recall`) from memory,
-    noting it in `recalled`, and remembers what it reads afresh."""
+Memory = OrderedDict[tuple[str, tuple[Any, ...]], "Row | None"]  # a read, and the row it returned
 
-    def __init__(self, store: PostgresStore, *, recall: bool) -> None:
-        self.store, self.recall = store, recall
+
+class _Recall:
+    """The reader a check is given: it serves a read found in `memory` from there (if `recall`),
+    noting it in `recalled`, and remembers what it reads afresh from `store`."""
+
+    def __init__(self, store: Reader, memory: Memory, *, recall: bool) -> None:
+        self.store, self.memory, self.recall = store, memory, recall
         self.recalled: list[Recalled] = []
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        memory = self.store._recalled
         key = (sql, tuple(params))
-        if self.recall and key in memory:
-            memory.move_to_end(key)
-            row = memory[key]
+        try:
+            found = self.recall and key in self.memory
+        except TypeError:  # a parameter that cannot be a key: read, and remember nothing
+            return await self.store.fetchone(sql, params)
+        if found:
+            self.memory.move_to_end(key)
+            row = self.memory[key]
             self.recalled.append(Recalled(sql, key[1], None if row is None else tuple(row)))
             return row
         row = await self.store.fetchone(sql, params)
-        memory[key] = row
-        if len(memory) > RECALL:
-            memory.popitem(last=False)
+        self.memory[key] = row
+        if len(self.memory) > RECALL:
+            self.memory.popitem(last=False)
         return row
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self.store.fetchall(sql, params)  # not remembered: always afresh
 
 
 class PostgresStore:
@@ -384,7 +387,7 @@ class PostgresStore:
         self._listeners: list[CommitListener] = []
         self._waiting: dict[str, list[_Waiting]] = {}  # per room, while its writes drain
         self._drains: set[asyncio.Task[None]] = set()
-        self._recalled: OrderedDict[tuple[str, tuple[Any, ...]], Row | None] = OrderedDict()
+        self._recalled: Memory = OrderedDict()
 
     async def open(self) -> None:
         """Open the pool and apply pending migrations (once, whichever node gets there first)."""
@@ -467,7 +470,7 @@ class PostgresStore:
         *,
         recall: bool,
     ) -> dict[str, Any]:
-        reader = _Recall(self, recall=recall)
+        reader = _Recall(self, self._recalled, recall=recall)
         try:
             allowed = await check(reader)
         except Exception:
