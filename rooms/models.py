@@ -54,7 +54,7 @@ class Member:
 
 @dataclass(frozen=True)
 class Room:
-    """A project room as one caller sees it (`my_role` is theirs)."""
+    """A project room as one caller sees it (`my_role` and `my_muted_until` are theirs)."""
 
     id: str
     name: str
@@ -63,6 +63,7 @@ class Room:
     my_role: str | None
     settings: dict[str, Any]
     members: list[Member] = field(default_factory=list)
+    my_muted_until: float | None = None  # the caller's own forum and chat mute, while it lasts
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class Room:
             "name": self.name,
             "description": self.description,
             "my_role": self.my_role,
+            "my_muted_until": iso(self.my_muted_until),
             "settings": self.settings,
             "members": [m.to_json() for m in self.members],
         }

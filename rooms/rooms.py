@@ -155,9 +155,14 @@ class Rooms:
         ]
 
     async def get(self, user: User, room_id: str) -> Room:
-        """The room with its members, for a member of it."""
+        """The room with its members, for a member of it, and the caller's own mute if any (so
+        that a muted pupil is told on opening the room, not on trying to post)."""
         role = await self.require(user, room_id, Action.VIEW_ROOM)
-        row = await self.db.fetchone("SELECT * FROM rooms WHERE id = ?", (room_id,))
+        row = await self.db.fetchone(
+            "SELECT rooms.*, (SELECT MAX(until) FROM mutes WHERE mutes.room_id = rooms.id"
+            " AND mutes.user_id = ? AND until > ?) AS my_muted_until FROM rooms WHERE id = ?",
+            (user.id, self.clock(), room_id),
+        )
         if row is None:
             raise NotFound("room", room_id)
         return Room(
@@ -168,6 +173,7 @@ class Rooms:
             role,
             _settings(row),
             await self.members(room_id),
+            row["my_muted_until"],
         )
 
     async def settings(self, room_id: str) -> dict[str, Any]:
@@ -198,7 +204,7 @@ class Rooms:
                 params = [*columns.values(), room_id]
                 await tx.execute(f"UPDATE rooms SET {assignments} WHERE id = ?", params)
                 data = {**room.to_json(), **{k: v for k, v in changes.items() if v is not None}}
-                data.pop("my_role")
+                del data["my_role"], data["my_muted_until"]
                 await tx.emit(room_id, "room:edit", data)
 
             await self.db.write(apply)

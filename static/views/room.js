@@ -84,11 +84,13 @@ export class RoomView {
         icon(tab.icon), h("span", {}, t(`room.tab_${tab.name}`)), tab.name === "video" ? this.liveBadge : null));
     }
     this.loadLive();
-    // A rebuild (another language) keeps a mute that is on, now in the new words.
-    const muted = this.muteNotice ? this.muteNotice.until : null;
+    // A rebuild (another language) keeps a mute that is on, now in the new words, quietly; the
+    // first render tells of the mute the room was loaded with (one set before it was opened).
+    const rebuilt = Boolean(this.muteNotice);
+    const muted = rebuilt ? this.muteNotice.until : s.room.my_muted_until;
     if (this.muteNotice) this.muteNotice.destroy();
     this.muteNotice = new MuteNotice();
-    if (muted) this.muteNotice.update(muted, true);
+    if (muted) this.muteNotice.update(muted, rebuilt);
     this.panelHost = h("div", { class: "room-panels" });
     const chatHost = h("aside", { class: "chat-panel", "aria-labelledby": "chat-h" });
     this.chat = new ChatPanel(s, chatHost);

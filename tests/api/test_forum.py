@@ -277,6 +277,8 @@ async def test_a_muted_member_cannot_post_until_unmuted(people: People, room: Ro
     thread = await open_thread(owner, room["id"])
     event = await owner.call("PUT", f"/api/rooms/{room['id']}/mutes/{pupil.id}", {"minutes": 10})
     assert event["user_id"] == pupil.id and event["until"] is not None
+    mine = await pupil.call("GET", f"/api/rooms/{room['id']}")
+    assert mine["my_muted_until"] == event["until"]  # told on opening the room
     body = await pupil.call(
         "POST", f"/api/threads/{thread['id']}/posts", {"body": "hi"}, status=403
     )
@@ -289,6 +291,7 @@ async def test_a_muted_member_cannot_post_until_unmuted(people: People, room: Ro
     )
     await owner.call("PUT", f"/api/rooms/{room['id']}/mutes/{pupil.id}", {"minutes": 0})
     await pupil.call("POST", f"/api/threads/{thread['id']}/posts", {"body": "hi"}, status=201)
+    assert (await pupil.call("GET", f"/api/rooms/{room['id']}"))["my_muted_until"] is None
 
 
 async def test_a_member_who_has_been_posting_is_stopped_by_each_change_at_once(

@@ -109,3 +109,28 @@ async def test_a_muted_pupil_sees_a_notice_until_the_mute_is_lifted(visitors: Vi
     await expect(notice).to_be_hidden()
     await expect(heard).to_contain_text("Tu peux de nouveau écrire dans le forum et la discussion.")
     assert pupil.errors == []
+
+
+@pytest.mark.timeout(90)
+async def test_a_pupil_muted_before_opening_the_room_is_told_at_once(visitors: Visitors) -> None:
+    teacher = await visitors.new()
+    await sign_up_teacher(teacher, "marie", "Marie Curie", "FR")
+    room_id = await create_room(teacher, "Rivers of Europe")
+    code = await create_invite(teacher)
+    pupil = await visitors.new(locale="fr-FR")
+    await join_as_new_pupil(pupil, code, "Léa Martin", "lea")
+    me = await (await pupil.page.request.get("/api/me")).json()
+    path = f"/api/rooms/{room_id}/mutes/{me['id']}"
+    muted = await teacher.page.request.put(path, data={"minutes": 45})
+    assert muted.ok
+    until = clock((await muted.json())["until"])
+
+    await pupil.page.reload()  # the room opened afresh, the mute already on
+    text = f"Un enseignant t\u2019a rendu muet dans le forum et la discussion jusqu\u2019à {until}."
+    await expect(pupil.page.locator(tid("mute-notice"))).to_have_text(text)
+    await expect(pupil.page.locator(tid("announcer"))).to_contain_text(text)
+    room = await (await pupil.page.request.get(f"/api/rooms/{room_id}")).json()
+    assert room["my_muted_until"] == (await muted.json())["until"]
+    others = await (await teacher.page.request.get(f"/api/rooms/{room_id}")).json()
+    assert others["my_muted_until"] is None  # the teacher's own, not the pupil's
+    assert pupil.errors == []
