@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import Visitors
+from tests.e2e.conftest import Visitor, Visitors
 from tests.e2e.flows import create_invite, create_room, join_as_new_pupil, sign_up_teacher, tid
 
 PARIS = ZoneInfo("Europe/Paris")  # every test browser's zone
@@ -83,8 +83,11 @@ async def test_a_french_reader_gets_the_summary_in_french_and_local_times(
     assert pupil.errors == [] and teacher.errors == []
 
 
-@pytest.mark.timeout(90)
-async def test_a_muted_pupil_sees_a_notice_until_the_mute_is_lifted(visitors: Visitors) -> None:
+MUTED = "Un enseignant t\u2019a rendu muet dans le forum et la discussion jusqu\u2019à {until}."
+
+
+async def french_pupil_and_teacher(visitors: Visitors) -> tuple[Visitor, Visitor, str, str]:
+    """A teacher's room, a French pupil in it; and the path of the pupil's mute there."""
     teacher = await visitors.new()
     await sign_up_teacher(teacher, "marie", "Marie Curie", "FR")
     room_id = await create_room(teacher, "Rivers of Europe")
@@ -92,15 +95,19 @@ async def test_a_muted_pupil_sees_a_notice_until_the_mute_is_lifted(visitors: Vi
     pupil = await visitors.new(locale="fr-FR")
     await join_as_new_pupil(pupil, code, "Léa Martin", "lea")
     me = await (await pupil.page.request.get("/api/me")).json()
+    return teacher, pupil, room_id, f"/api/rooms/{room_id}/mutes/{me['id']}"
+
+
+@pytest.mark.timeout(90)
+async def test_a_muted_pupil_sees_a_notice_until_the_mute_is_lifted(visitors: Visitors) -> None:
+    teacher, pupil, _, path = await french_pupil_and_teacher(visitors)
     notice = pupil.page.locator(tid("mute-notice"))
     heard = pupil.page.locator(tid("announcer"))
     await expect(notice).to_be_hidden()
 
-    path = f"/api/rooms/{room_id}/mutes/{me['id']}"
     muted = await teacher.page.request.put(path, data={"minutes": 45})
     assert muted.ok
-    until = clock((await muted.json())["until"])
-    text = f"Un enseignant t\u2019a rendu muet dans le forum et la discussion jusqu\u2019à {until}."
+    text = MUTED.format(until=clock((await muted.json())["until"]))
     await expect(notice).to_be_visible()
     await expect(notice).to_have_text(text)
     await expect(heard).to_contain_text(text)
@@ -113,24 +120,17 @@ async def test_a_muted_pupil_sees_a_notice_until_the_mute_is_lifted(visitors: Vi
 
 @pytest.mark.timeout(90)
 async def test_a_pupil_muted_before_opening_the_room_is_told_at_once(visitors: Visitors) -> None:
-    teacher = await visitors.new()
-    await sign_up_teacher(teacher, "marie", "Marie Curie", "FR")
-    room_id = await create_room(teacher, "Rivers of Europe")
-    code = await create_invite(teacher)
-    pupil = await visitors.new(locale="fr-FR")
-    await join_as_new_pupil(pupil, code, "Léa Martin", "lea")
-    me = await (await pupil.page.request.get("/api/me")).json()
-    path = f"/api/rooms/{room_id}/mutes/{me['id']}"
+    teacher, pupil, room_id, path = await french_pupil_and_teacher(visitors)
     muted = await teacher.page.request.put(path, data={"minutes": 45})
     assert muted.ok
-    until = clock((await muted.json())["until"])
+    until = (await muted.json())["until"]
 
     await pupil.page.reload()  # the room opened afresh, the mute already on
-    text = f"Un enseignant t\u2019a rendu muet dans le forum et la discussion jusqu\u2019à {until}."
+    text = MUTED.format(until=clock(until))
     await expect(pupil.page.locator(tid("mute-notice"))).to_have_text(text)
     await expect(pupil.page.locator(tid("announcer"))).to_contain_text(text)
     room = await (await pupil.page.request.get(f"/api/rooms/{room_id}")).json()
-    assert room["my_muted_until"] == (await muted.json())["until"]
+    assert room["my_muted_until"] == until
     others = await (await teacher.page.request.get(f"/api/rooms/{room_id}")).json()
     assert others["my_muted_until"] is None  # the teacher's own, not the pupil's
     assert pupil.errors == []
