@@ -90,8 +90,10 @@ async def test_sign_in_open_a_room_chat_upload_and_call_with_the_keyboard(
     # Upload a file: the Files tab, then the file picker opened from the keyboard.
     await tab_to(page, tid("tab-files"), key="Shift+Tab", most=40)
     await page.keyboard.press("Enter")
-    await tab_to(page, tid("file-input"), most=10)
+    # Listening for the chooser starts first: Playwright turns the browser's interception of file
+    # choosers on in the background, and a Space pressed at once could open one before it is on.
     async with page.expect_file_chooser() as chooser:
+        await tab_to(page, tid("file-input"), most=10)
         await page.keyboard.press("Space")
     await (await chooser.value).set_files(
         files=[{"name": "river.png", "mimeType": "image/png", "buffer": png()}]
