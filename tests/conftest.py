@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from server.app import create_app
 from server.config import Settings
 from server.session import COOKIE
 from tests.pg import PgServer, binaries
+from tests.ports import free_port
 
 PUBLIC_URL = "http://twinrooms.test"
 GENEROUS = Rate(10_000, 1)
@@ -104,12 +104,6 @@ async def database_url(store: str, request: pytest.FixtureRequest) -> AsyncItera
 def race_rounds(request: pytest.FixtureRequest) -> int:
     """The rounds of a `race` test (see `race_rounds_of`)."""
     return race_rounds_of(request.config)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 S3_ENV = {

@@ -13,7 +13,6 @@ import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import asyncpg
 
 from rooms.store.postgres import PostgresStore
+from tests.ports import free_port
 
 TEMPLATE = "twinrooms_template"
 USER = "twinrooms"
@@ -45,18 +45,12 @@ def _version(path: str) -> float:
         return 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PgServer:
     """A running test server: `fresh()` makes a database and returns its URL."""
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="twinrooms-pg-"))
         self.data = self.root / "data"
         self.as_postgres = os.geteuid() == 0

@@ -8,13 +8,9 @@ import socket
 import subprocess
 import time
 
+from tests.ports import free_port
+
 PASSWORD = "redis-test-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
@@ -25,7 +21,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server not found; apt-get install redis-server")
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

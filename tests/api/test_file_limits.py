@@ -7,7 +7,6 @@ import asyncio
 import io
 import os
 import signal
-import socket
 import sys
 from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ import pytest
 from server.config import Settings
 from tests.api.files_helpers import BOUNDARY, leftovers, multipart, stored_blobs, upload
 from tests.conftest import Person, with_settings
+from tests.ports import free_port
 
 Room = dict[str, Any]
 pytestmark = pytest.mark.timeout(60)
@@ -115,12 +115,6 @@ async def test_deleting_keeps_counting_and_purging_frees_the_quota(
     assert answer["error"]["code"] == "quota_exceeded"
     await owner.call("POST", f"/api/files/{made[0]['id']}/purge", status=204)
     await upload(owner, room["id"], "new.bin", os.urandom(FILE))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def s3_environment(settings: Settings) -> dict[str, str]:

@@ -30,18 +30,13 @@ import socketio
 
 from server.session import COOKIE
 from tests.conftest import S3_ENV
+from tests.ports import free_port
 from tests.redis_server import RedisServer
 
 SECRET_KEY = "cluster test secret key, the same on every node"
 METRICS_TOKEN = "m" * 32
 _pupils = itertools.count()
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def nginx_binary() -> str | None:
