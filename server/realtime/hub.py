@@ -261,10 +261,10 @@ class Hub:
         """A member was removed: tell their sockets here, take them out of the room's channel and
         presence at once, and tell the room."""
         notice = {"room_id": room_id, "action": "remove", "user_id": user_id, "by": by}
-        for sid in self.presence.sockets_of(room_id, user_id):
-            await self.emit("moderation", notice, to=sid, local=True)
-            await self.leave(sid, room_id)
-        for sid in self.connections.sockets_of(user_id):  # any still on its way in (`join`)
+        joined = set(self.presence.sockets_of(room_id, user_id))
+        for sid in self.connections.sockets_of(user_id):  # those still on their way in too
+            if sid in joined:
+                await self.emit("moderation", notice, to=sid, local=True)
             await self.leave(sid, room_id)
         await self.emit("moderation", notice, room=room_id, local=True)
 
